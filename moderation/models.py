@@ -1,0 +1,239 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+
+class Reason(models.TextChoices):
+    NUDITY = "nudity", _("nudity")
+    VIOLENCE = "violence", _("violence")
+    HATE = "hate", _("hate")
+    HARASSMENT = "harassment", _("harassment")
+    ILLEGAL = "illegal", _("illegal content")
+    COPYRIGHT = "copyright", _("copyright")
+    MISLEADING = "misleading", _("misleading")
+    SPAM = "spam", _("spam")
+    OTHER = "other", _("other")
+
+
+class ReportOutcome(models.TextChoices):
+    OPEN = "open", _("open")
+    UPHELD = "upheld", _("upheld")
+    DISMISSED = "dismissed", _("dismissed")
+
+
+class CaseState(models.TextChoices):
+    FLAGGED = "flagged", _("flagged")
+    AUTO_BLOCKED = "auto_blocked", _("blocked automatically")
+    BLOCKED = "blocked", _("blocked")
+    RESTORED = "restored", _("restored")
+
+
+# States in which new reports can still lead to an automatic block.
+BLOCKABLE_STATES = (CaseState.FLAGGED, CaseState.RESTORED)
+BLOCKED_STATES = (CaseState.AUTO_BLOCKED, CaseState.BLOCKED)
+
+
+class ActionKind(models.TextChoices):
+    AUTO_BLOCK = "auto_block", _("blocked automatically")
+    BLOCK = "block", _("blocked by a moderator")
+    CONFIRM = "confirm", _("block confirmed")
+    RESTORE = "restore", _("restored")
+    DISMISS = "dismiss", _("reports dismissed")
+    PROTECT = "protect", _("protected")
+    UNPROTECT = "unprotect", _("unprotected")
+    NOTE = "note", _("note")
+    HASH_BLOCK = "hash_block", _("blocked by hash match")
+    POLICY_CHANGE = "policy_change", _("policy changed")
+
+
+COMMENT_MAX_LENGTH = 500
+
+
+class Report(models.Model):
+    """One reader's flag on one image. A reader counts once per image."""
+
+    Outcome = ReportOutcome
+
+    image = models.ForeignKey(
+        "articles.Image", on_delete=models.CASCADE, related_name="reports", verbose_name=_("image")
+    )
+    # "user:<id>" for a signed-in reader, "reader:<uuid>" for an anonymous one.
+    reporter_key = models.CharField(_("reporter key"), max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="image_reports",
+        verbose_name=_("user"),
+    )
+    ip_hash = models.CharField(_("IP hash"), max_length=64, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    comment = models.CharField(_("comment"), max_length=COMMENT_MAX_LENGTH, blank=True)
+    weight = models.PositiveSmallIntegerField(_("weight"), default=1)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=ReportOutcome.choices, default=ReportOutcome.OPEN
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image", "reporter_key"], name="moderation_report_one_per_reporter"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=Reason.values), name="moderation_report_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=ReportOutcome.values),
+                name="moderation_report_outcome_valid",
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="moderation_report_weight_min"),
+            models.CheckConstraint(
+                condition=~Q(reporter_key=""), name="moderation_report_reporter_key_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} on image {self.image_id}"
+
+
+class ImageCase(models.Model):
+    """The moderation state of one reported image.
+
+    `open_report_count` and `score` are maintained by atomic increments in
+    `services.report_create`; they are never computed with read-modify-write.
+    """
+
+    State = CaseState
+
+    image = models.OneToOneField(
+        "articles.Image", on_delete=models.CASCADE, related_name="case", verbose_name=_("image")
+    )
+    open_report_count = models.PositiveIntegerField(_("open reports"), default=0)
+    score = models.PositiveIntegerField(_("score"), default=0)
+    state = models.CharField(
+        _("state"), max_length=20, choices=CaseState.choices, default=CaseState.FLAGGED, db_index=True
+    )
+    protected = models.BooleanField(_("protected"), default=False)
+    first_reported_at = models.DateTimeField(_("first report"), null=True, blank=True)
+    last_reported_at = models.DateTimeField(_("last report"), null=True, blank=True)
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "-last_reported_at"]
+        verbose_name = _("image case")
+        verbose_name_plural = _("image cases")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=CaseState.values),
+                name="moderation_case_state_valid",
+            ),
+            # Every report weighs at least 1, so the score can't fall below the count.
+            models.CheckConstraint(
+                condition=Q(score__gte=F("open_report_count")),
+                name="moderation_case_score_covers_count",
+            ),
+            # A blocked case always says when it was blocked.
+            models.CheckConstraint(
+                condition=~Q(state__in=BLOCKED_STATES) | Q(blocked_at__isnull=False),
+                name="moderation_case_blocked_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=BLOCKED_STATES) | Q(protected=False),
+                name="moderation_case_protected_not_blocked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case of image {self.image_id} ({self.get_state_display()})"
+
+
+class Policy(models.Model):
+    """How many distinct reporters block an image: globally, or for one source."""
+
+    source = models.ForeignKey(
+        "articles.Source",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="policies",
+        verbose_name=_("source"),
+        help_text=_("Leave empty for the global policy."),
+    )
+    threshold = models.PositiveIntegerField(_("threshold"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
+        constraints = [
+            models.CheckConstraint(condition=Q(threshold__gte=1), name="moderation_policy_threshold_min"),
+            # One policy per source and one global policy: NULLs are distinct
+            # in a plain unique index, so the global row is folded onto 0.
+            models.UniqueConstraint(
+                Coalesce("source", Value(0)), name="moderation_policy_one_per_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source or _('global')}: {self.threshold}"
+
+
+class ModerationAction(models.Model):
+    """Append-only audit log: every moderation state change writes one row.
+
+    On PostgreSQL a trigger (migration 0002) refuses UPDATE and DELETE.
+    """
+
+    Action = ActionKind
+
+    image = models.ForeignKey(
+        "articles.Image",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="moderation_actions",
+        verbose_name=_("image"),
+    )
+    action = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
+    # None means the system (a Celery worker or the sweeper).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("moderation action")
+        verbose_name_plural = _("moderation actions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ActionKind.values),
+                name="moderation_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
