@@ -118,7 +118,11 @@ class ImageCase(models.Model):
     open_report_count = models.PositiveIntegerField(_("open reports"), default=0)
     score = models.PositiveIntegerField(_("score"), default=0)
     state = models.CharField(
-        _("state"), max_length=20, choices=CaseState.choices, default=CaseState.FLAGGED, db_index=True
+        _("state"),
+        max_length=20,
+        choices=CaseState.choices,
+        default=CaseState.FLAGGED,
+        db_index=True,
     )
     protected = models.BooleanField(_("protected"), default=False)
     first_reported_at = models.DateTimeField(_("first report"), null=True, blank=True)
@@ -182,7 +186,9 @@ class Policy(models.Model):
         verbose_name = _("policy")
         verbose_name_plural = _("policies")
         constraints = [
-            models.CheckConstraint(condition=Q(threshold__gte=1), name="moderation_policy_threshold_min"),
+            models.CheckConstraint(
+                condition=Q(threshold__gte=1), name="moderation_policy_threshold_min"
+            ),
             # One policy per source and one global policy: NULLs are distinct
             # in a plain unique index, so the global row is folded onto 0.
             models.UniqueConstraint(

@@ -107,6 +107,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Serve media through Django's visibility-checking view. Turn off where the
+# proxy serves media itself with the same rule (see the README).
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -170,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-due-blocks": {
         "task": "moderation.tasks.sweep_due_blocks",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
+        # A sweep nobody ran in time is replaced by the next one, not queued up.
+        "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

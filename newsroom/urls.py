@@ -1,6 +1,37 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path, re_path
+
+from articles import api as articles_api
+from articles import views as articles_views
+from moderation import api as moderation_api
+
+api_patterns = [
+    path("api/articles/", articles_api.ArticleListApi.as_view(), name="api-article-list"),
+    path(
+        "api/articles/<slug:slug>/",
+        articles_api.ArticleDetailApi.as_view(),
+        name="api-article-detail",
+    ),
+    path(
+        "api/images/<int:image_id>/",
+        articles_api.ImageDetailApi.as_view(),
+        name="api-image-detail",
+    ),
+    path(
+        "api/images/<int:image_id>/reports/",
+        moderation_api.ImageReportApi.as_view(),
+        name="api-image-reports",
+    ),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    *api_patterns,
 ]
+
+if settings.SERVE_MEDIA:
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns.append(
+        re_path(rf"^{media_prefix}(?P<path>.+)$", articles_views.media, name="media")
+    )

@@ -1,0 +1,61 @@
+from rest_framework import serializers
+
+from articles.models import Article, Image, Source
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["slug", "name", "site_url", "language"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    article = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "article",
+            "position",
+            "caption",
+            "credit",
+            "width",
+            "height",
+            "visibility",
+            "url",
+        ]
+
+    def get_url(self, image: Image) -> str | None:
+        # A blocked image's address never leaves the server.
+        if image.is_blocked or not image.original:
+            return None
+        request = self.context.get("request")
+        url = image.original.url
+        return request.build_absolute_uri(url) if request else url
+
+
+class ArticleListSerializer(serializers.ModelSerializer):
+    source = SourceSerializer(read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="api-article-detail", lookup_field="slug")
+
+    class Meta:
+        model = Article
+        fields = [
+            "slug",
+            "title",
+            "source",
+            "byline",
+            "published_at",
+            "language",
+            "original_url",
+            "url",
+        ]
+
+
+class ArticleDetailSerializer(ArticleListSerializer):
+    images = ImageSerializer(many=True, read_only=True)
+
+    class Meta(ArticleListSerializer.Meta):
+        fields = [*ArticleListSerializer.Meta.fields, "body", "images"]
