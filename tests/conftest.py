@@ -1,0 +1,34 @@
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import connections
+
+from newsroom.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker, in a thread, consuming the real Redis broker.
+
+    Queues are purged first so that messages left by another test can't act
+    on this test's rows.
+    """
+    celery_app.control.purge()
+    with start_worker(
+        celery_app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        queues=["moderation", "images"],
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+    # The worker's thread opened its own database connections; close them so
+    # the test database can be flushed and dropped.
+    connections.close_all()

@@ -1,0 +1,72 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from articles.models import Article, Image, Source
+from moderation.models import Policy, Reason, Report
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"reader{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Publication {n}")
+    slug = factory.Sequence(lambda n: f"publication-{n}")
+    site_url = factory.LazyAttribute(lambda s: f"https://{s.slug}.example.org/")
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+
+    source = factory.SubFactory(SourceFactory)
+    title = factory.Sequence(lambda n: f"Article {n}")
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    byline = "La rédaction"
+    published_at = factory.LazyFunction(timezone.now)
+    body = "Premier paragraphe.\n\n## Un intertitre\n\nSecond paragraphe."
+    original_url = factory.LazyAttribute(lambda a: f"https://example.org/{a.slug}")
+
+
+class ImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Image
+
+    article = factory.SubFactory(ArticleFactory)
+    position = factory.Sequence(lambda n: n)
+    caption = factory.Sequence(lambda n: f"Légende {n}")
+    credit = "Photo de test"
+    original = factory.django.ImageField(width=64, height=48, format="JPEG", color="teal")
+    width = 64
+    height = 48
+    format = "JPEG"
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Policy
+
+    source = None
+    threshold = 5
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    """For reading paths only: counting goes through services.report_create."""
+
+    class Meta:
+        model = Report
+
+    image = factory.SubFactory(ImageFactory)
+    reporter_key = factory.Sequence(lambda n: f"reader:{n:032x}")
+    reason = Reason.SPAM
