@@ -1,0 +1,64 @@
+# Signalement developer tasks. Every target works from a clean clone.
+#   make venv      .venv with Python 3.11 + requirements-dev.txt (re-installs when they change)
+#   make messages  compile gettext catalogs (needs gettext when there are .po files)
+#   make run       SQLite + demo data + Redis, then web, worker and beat under honcho
+#   make test      lint, then pytest on PostgreSQL, then pytest -m portable on SQLite
+#   make lint      ruff check + ruff format --check
+#   make format    ruff check --fix + ruff format
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# Targets run their steps in order even under make -j.
+.NOTPARALLEL:
+
+# The venv's python, ruff, pytest, honcho and celery come first on PATH,
+# also for the processes honcho starts.
+export VIRTUAL_ENV := $(CURDIR)/.venv
+export PATH := $(VIRTUAL_ENV)/bin:$(PATH)
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/signalement
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PORTABLE_DATABASE_URL := sqlite:///var/test-portable.sqlite3
+PYTEST_ARGS ?=
+TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-secret-key DEBUG=0
+# pytest exits 5 when nothing is selected: fine for the portable run when
+# PYTEST_ARGS narrowed the selection, an error otherwise.
+PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)
+
+.PHONY: help venv messages run test lint format
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+venv:
+	@scripts/ensure-venv
+
+messages: venv
+	@scripts/compile-messages
+
+run: export DEBUG := 1
+run: venv messages
+	@mkdir -p var
+	@scripts/ensure-redis
+	python manage.py migrate
+	python manage.py load_demo
+	honcho start -f Procfile
+
+test: venv messages
+	@mkdir -p var
+	@scripts/ensure-postgres $(TEST_DATABASE_URL)
+	@scripts/ensure-redis --system $(TEST_REDIS_URL)
+	ruff check .
+	ruff format --check .
+	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(PORTABLE_DATABASE_URL) $(TEST_ENV) pytest -m portable $(PYTEST_ARGS) \
+	    || [[ $$? == $(PORTABLE_OK_RC) ]]
+
+lint: venv
+	ruff check .
+	ruff format --check .
+
+format: venv
+	ruff check --fix .
+	ruff format .
