@@ -107,9 +107,10 @@ def report_create(
         due = (
             state in BLOCKABLE_STATES
             and not protected
-            and threshold_reached(
-                open_report_count=count,
+            and _crosses_threshold(
+                count=count,
                 score=score,
+                weight=weight,
                 threshold=policy_threshold(source_id=source_id),
             )
         )
@@ -118,6 +119,17 @@ def report_create(
 
     return ReportReceipt(
         result=ReportResult.CREATED, open_report_count=count, score=score, block_enqueued=due
+    )
+
+
+def _crosses_threshold(*, count: int, score: int, weight: int, threshold: int) -> bool:
+    # Only the report that reaches the threshold enqueues: a brigade of
+    # thousands sends one message, not thousands. Should that message be
+    # lost, the sweeper applies the block.
+    return threshold_reached(
+        open_report_count=count, score=score, threshold=threshold
+    ) and not threshold_reached(
+        open_report_count=count - 1, score=score - weight, threshold=threshold
     )
 
 

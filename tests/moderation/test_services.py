@@ -83,7 +83,7 @@ def test_unknown_reason_is_refused_before_anything_is_written():
     assert not Report.objects.exists()
 
 
-def test_block_is_enqueued_after_commit_exactly_when_the_threshold_is_reached(
+def test_block_is_enqueued_once_after_commit_when_the_threshold_is_reached(
     django_capture_on_commit_callbacks,
 ):
     # given an image under the default threshold of 5
@@ -100,6 +100,12 @@ def test_block_is_enqueued_after_commit_exactly_when_the_threshold_is_reached(
         fifth = report(image, 5)
     assert fifth.block_enqueued
     assert len(at_threshold) == 1
+
+    # when more readers report before the worker ran, no further message is sent
+    with django_capture_on_commit_callbacks() as after:
+        later = report_many(image, 3, start=6)
+    assert after == []
+    assert not any(r.block_enqueued for r in later)
 
 
 def test_protected_case_is_never_enqueued(django_capture_on_commit_callbacks):
@@ -137,8 +143,8 @@ def test_source_policy_overrides_the_global_one(settings, django_capture_on_comm
 def test_threshold_setting_is_the_default_without_a_policy(settings):
     settings.REPORT_THRESHOLD = 2
     image = ImageFactory()
-    receipts = report_many(image, 2)
-    assert [r.block_enqueued for r in receipts] == [False, True]
+    receipts = report_many(image, 3)
+    assert [r.block_enqueued for r in receipts] == [False, True, False]
 
 
 # --- case_auto_block -----------------------------------------------------------------

@@ -1,0 +1,122 @@
+import pytest
+from rest_framework.test import APIClient
+
+from articles.models import Image
+from tests.factories import ArticleFactory, ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+def test_article_list_is_paginated_newest_first(client, settings):
+    # given 25 articles
+    articles = ArticleFactory.create_batch(25)
+
+    # when the first page is read
+    response = client.get("/api/articles/")
+
+    # then DRF's page holds the newest 20 and links to the next page
+    body = response.json()
+    assert response.status_code == 200
+    assert body["count"] == 25
+    assert len(body["results"]) == 20
+    assert body["next"].endswith("/api/articles/?page=2")
+    assert body["results"][0]["slug"] == articles[-1].slug
+    first = body["results"][0]
+    assert first["source"]["slug"] == articles[-1].source.slug
+    assert first["url"].endswith(f"/api/articles/{articles[-1].slug}/")
+
+
+def test_article_list_page_out_of_range_is_404(client):
+    ArticleFactory()
+    assert client.get("/api/articles/?page=9").status_code == 404
+    assert client.get("/api/articles/?page=abc").status_code == 404
+
+
+def test_article_detail_carries_its_images_in_order(client):
+    # given an article with a visible and a blocked image
+    article = ArticleFactory()
+    second = ImageFactory(article=article, position=2)
+    first = ImageFactory(article=article, position=1, visibility=Image.Visibility.BLOCKED)
+
+    # when it is read
+    response = client.get(f"/api/articles/{article.slug}/")
+
+    # then both images are listed in position order, the blocked one without a URL
+    body = response.json()
+    assert response.status_code == 200
+    assert body["title"] == article.title
+    assert body["body"] == article.body
+    assert [i["id"] for i in body["images"]] == [first.pk, second.pk]
+    assert body["images"][0]["visibility"] == "blocked"
+    assert body["images"][0]["url"] is None
+    assert body["images"][1]["url"].endswith(second.original.url)
+
+
+def test_unknown_article_is_404(client):
+    assert client.get("/api/articles/nope/").status_code == 404
+
+
+def test_image_detail(client):
+    image = ImageFactory(caption="Un pont", credit="AFP")
+
+    body = client.get(f"/api/images/{image.pk}/").json()
+
+    assert body == {
+        "id": image.pk,
+        "article": image.article.slug,
+        "position": image.position,
+        "caption": "Un pont",
+        "credit": "AFP",
+        "width": 64,
+        "height": 48,
+        "visibility": "visible",
+        "url": f"http://testserver{image.original.url}",
+    }
+
+
+def test_blocked_image_detail_has_no_url(client):
+    image = ImageFactory(visibility=Image.Visibility.BLOCKED)
+
+    body = client.get(f"/api/images/{image.pk}/").json()
+
+    assert body["visibility"] == "blocked"
+    assert body["url"] is None
+
+
+@pytest.mark.parametrize("image_id", [999_999, 2**63 + 5])
+def test_unknown_image_is_404(client, image_id):
+    assert client.get(f"/api/images/{image_id}/").status_code == 404
+
+
+# --- media ---------------------------------------------------------------------------
+
+
+def test_visible_image_file_is_served_with_nosniff(client):
+    image = ImageFactory()
+
+    response = client.get(image.original.url)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == image.original.read()
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_blocked_image_file_is_404_even_by_a_roundabout_path(client):
+    # given a blocked image whose URL a reader kept
+    image = ImageFactory()
+    url = image.original.url
+    Image.objects.filter(pk=image.pk).update(visibility=Image.Visibility.BLOCKED)
+    directory, name = url.rsplit("/", 1)
+
+    # when the URL is requested as is, or with a detour through the parent folder
+    direct = client.get(url)
+    detour = client.get(f"{directory}/../{directory.rsplit('/', 1)[1]}/{name}")
+
+    # then neither answers the file
+    assert direct.status_code == 404
+    assert detour.status_code == 404

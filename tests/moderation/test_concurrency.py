@@ -1,0 +1,64 @@
+"""Thousands of reports at one image through the real HTTP stack, while a real
+worker blocks it: the count stays exact and the block happens exactly once."""
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from articles.models import Image
+from moderation.models import ActionKind, ImageCase, ModerationAction, Report
+from tests.factories import ImageFactory, PolicyFactory
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+THREADS = 32
+READERS = 1000  # each reports twice: 2,000 requests, half of them repeats
+
+
+def test_burst_of_reports_blocks_once_and_counts_each_reader_once(
+    live_server, celery_worker, settings
+):
+    # given one visible image under a threshold of 5, served over plain HTTP
+    settings.READER_COOKIE_SECURE = False
+    PolicyFactory(threshold=5)
+    image = ImageFactory()
+    url = f"{live_server.url}/api/images/{image.pk}/reports/"
+
+    def reader(n):
+        # Each reader has their own cookie jar: the first answer gives the
+        # reader cookie, the second request is a repeat by the same reader.
+        with requests.Session() as session:
+            first = session.post(url, json={"reason": "violence"}, timeout=30)
+            second = session.post(url, json={"reason": "spam"}, timeout=30)
+        return first.status_code, second.status_code
+
+    # when 1,000 readers report it twice each from 32 threads
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        answers = list(pool.map(reader, range(READERS)))
+    elapsed = time.monotonic() - started
+    wait_until(
+        lambda: Image.objects.get(pk=image.pk).visibility == Image.Visibility.BLOCKED,
+        timeout=15,
+    )
+
+    # then every request was answered 200 or 201, and no repeat was ever counted
+    statuses = Counter(code for pair in answers for code in pair)
+    assert set(statuses) <= {200, 201}, statuses
+    assert all(second == 200 for _first, second in answers)
+    created = statuses[201]
+    # and the case counts exactly the distinct readers whose report was stored
+    case = ImageCase.objects.get(image=image)
+    assert created >= 5
+    assert Report.objects.filter(image=image).count() == created
+    assert case.open_report_count == created
+    # and the worker blocked it exactly once
+    assert ModerationAction.objects.filter(image=image, action=ActionKind.AUTO_BLOCK).count() == 1
+    print(
+        f"\n{2 * READERS} requests from {THREADS} threads in {elapsed:.1f} s "
+        f"({2 * READERS / elapsed:.0f}/s): {dict(statuses)}; reports counted: {created}"
+    )
