@@ -2,7 +2,9 @@ import time
 from collections.abc import Callable
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float = 10.0, every: float = 0.02) -> float:
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float = 10.0, every: float = 0.02
+) -> float:
     """Poll until `condition()` holds; return the seconds it took. Fails on timeout."""
     start = time.monotonic()
     while not condition():

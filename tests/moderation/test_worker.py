@@ -21,9 +21,12 @@ def test_fifth_distinct_report_blocks_the_image_with_no_manual_call(celery_worke
 
     # when four distinct readers report it, it stays visible
     for _ in range(4):
-        assert APIClient().post(
-            f"/api/images/{image.pk}/reports/", {"reason": "nudity"}, format="json"
-        ).status_code == 201
+        assert (
+            APIClient()
+            .post(f"/api/images/{image.pk}/reports/", {"reason": "nudity"}, format="json")
+            .status_code
+            == 201
+        )
     assert image_visibility(image.pk) == Image.Visibility.VISIBLE
 
     # when the fifth does, the worker blocks it
