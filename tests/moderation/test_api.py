@@ -164,3 +164,30 @@ def test_thanks_follow_the_readers_language(client):
     image = ImageFactory()
     response = post_report(client, image.pk, HTTP_ACCEPT_LANGUAGE="en")
     assert response.json()["detail"].startswith("Thanks for reporting!")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"reason": "spam", "comment": "nul \\u0000 byte"}',
+        "[" * 50_000 + "]" * 50_000,
+        '{"reason": "spam", "comment": "\\ud800"}',
+        b'{"reason": "spam", "comment": "\xff\xfe"}',
+        '{"reason": {"nested": "object"}}',
+        '"just a string"',
+    ],
+)
+def test_hostile_bodies_are_refused_with_400_not_500(client, raw):
+    image = ImageFactory()
+    response = client.post(f"/api/images/{image.pk}/reports/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert not Report.objects.exists()
+
+
+def test_oversized_body_is_refused_without_a_500(client):
+    image = ImageFactory()
+    raw = '{"reason": "spam", "comment": "' + "x" * 3_000_000 + '"}'
+    response = client.post(f"/api/images/{image.pk}/reports/", raw, content_type="application/json")
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert not Report.objects.exists()
