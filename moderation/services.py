@@ -159,11 +159,16 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
     nothing to do (already blocked, protected, below threshold, no case).
     """
     with transaction.atomic():
-        case = ImageCase.objects.select_for_update().filter(image_id=image_id).first()
+        case = (
+            ImageCase.objects.select_for_update(of=("self",))
+            .select_related("image__article")
+            .filter(image_id=image_id)
+            .first()
+        )
         if case is None or case.state not in BLOCKABLE_STATES or case.protected:
             return False
         # Re-check against the policy in force now, not the one the report saw.
-        threshold = policy_threshold(source_id=_source_id_of(image_id=image_id))
+        threshold = policy_threshold(source_id=case.image.article.source_id)
         if not threshold_reached(
             open_report_count=case.open_report_count, score=case.score, threshold=threshold
         ):
@@ -193,10 +198,6 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         )
     logger.info("image %s blocked automatically (via %s)", image_id, via)
     return True
-
-
-def _source_id_of(*, image_id: int) -> int:
-    return Image.objects.filter(pk=image_id).values_list("article__source_id", flat=True).get()
 
 
 def sweep_due_blocks() -> list[int]:
