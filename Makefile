@@ -2,7 +2,7 @@
 #   make venv      .venv with Python 3.11 + requirements-dev.txt (re-installs when they change)
 #   make messages  compile gettext catalogs (needs gettext when there are .po files)
 #   make run       SQLite + demo data + Redis, then web, worker and beat under honcho
-#   make test      lint, then pytest on PostgreSQL, then pytest -m portable on SQLite
+#   make test      lint, pytest on PostgreSQL (with the browser tests), pytest -m portable on SQLite
 #   make lint      ruff check + ruff format --check
 #   make format    ruff check --fix + ruff format
 
@@ -49,6 +49,7 @@ test: venv messages
 	@mkdir -p var
 	@scripts/ensure-postgres $(TEST_DATABASE_URL)
 	@scripts/ensure-redis --system $(TEST_REDIS_URL)
+	@scripts/ensure-chromium
 	ruff check .
 	ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)

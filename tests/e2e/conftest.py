@@ -1,0 +1,161 @@
+"""Browser tests: Debian's Chromium (/usr/bin/chromium, see scripts/ensure-chromium)
+driven by Playwright's sync API against pytest-django's live server.
+
+`playwright install` is never used: the browser comes from the distribution.
+Every page comes from the live server on 127.0.0.1; any other request is aborted
+and fails the test (no third-party scripts, fonts or CDNs).
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+VIEWPORT = {"width": 1280, "height": 900}
+# Expectations fail fast: the live server answers in milliseconds.
+EXPECT_TIMEOUT_MS = 5_000
+
+# pytest-django's live server listens on "localhost" unless told otherwise; the
+# browser loads pages from 127.0.0.1 only. Harmless for the other live_server
+# users (they build URLs from live_server.url).
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    # Playwright's sync API keeps an asyncio event loop running in this thread
+    # from start() to stop() (it switches greenlets inside it). Django's ORM sees
+    # that running loop and raises SynchronousOnlyOperation, although the tests
+    # and their fixtures (factories, ORM asserts, the transactional flush) are
+    # plain synchronous code that never shares a connection with a coroutine.
+    # So allow it, but only while Playwright runs (this package's tests), and
+    # restore the variable afterwards so the rest of the suite keeps the check.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    manager = sync_playwright().start()
+    try:
+        yield manager
+    finally:
+        manager.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go: test-artifacts/ at the repository root (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def cookies_over_http(settings) -> None:
+    # The live server speaks plain HTTP; a Secure reader cookie would never come
+    # back, and every report would be a new reader.
+    settings.READER_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SESSION_COOKIE_SECURE = False
+
+
+@dataclass
+class Watch:
+    """What a browser context did that a test should fail on."""
+
+    origin: str
+    foreign_requests: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_static: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh browser context: one reader with their own cookie jar.
+
+    `new_reader(javascript=False)` for a reader without JavaScript. The context is
+    French (Accept-Language fr-FR), desktop-sized, with base_url the live server.
+    At the end, fails on any request that left the live server, any uncaught
+    JavaScript error and any static file that did not load.
+    """
+    origin = live_server.url
+    host = urlsplit(origin).netloc
+    contexts: list[tuple[BrowserContext, Watch]] = []
+
+    def open_page(*, javascript: bool = True, locale: str = "fr-FR") -> Page:
+        context = browser.new_context(
+            base_url=origin,
+            java_script_enabled=javascript,
+            locale=locale,
+            viewport=VIEWPORT,
+            service_workers="block",
+        )
+        context.set_default_timeout(EXPECT_TIMEOUT_MS)
+        context.set_default_navigation_timeout(EXPECT_TIMEOUT_MS * 2)
+        watch = Watch(origin=origin)
+
+        def only_the_live_server(route):
+            url = route.request.url
+            if urlsplit(url).netloc == host or url.startswith(("data:", "blob:")):
+                route.continue_()
+            else:
+                watch.foreign_requests.append(url)
+                route.abort()
+
+        context.route("**/*", only_the_live_server)
+        page = context.new_page()
+        page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
+        page.on(
+            "response",
+            lambda response: (
+                watch.failed_static.append(f"{response.status} {response.url}")
+                if response.status >= 400 and urlsplit(response.url).path.startswith("/static/")
+                else None
+            ),
+        )
+        contexts.append((context, watch))
+        return page
+
+    yield open_page
+
+    problems = []
+    for context, watch in contexts:
+        context.close()
+        problems += [f"request outside the live server: {url}" for url in watch.foreign_requests]
+        problems += [f"uncaught JavaScript error: {error}" for error in watch.page_errors]
+        problems += [f"static file failed: {line}" for line in watch.failed_static]
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def reader(new_reader) -> Page:
+    """One French reader with JavaScript."""
+    return new_reader()
