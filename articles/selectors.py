@@ -4,9 +4,23 @@ from django.db.models import Prefetch, QuerySet
 
 from articles.models import Article, Image
 
+TICKER_SIZE = 24
+
 
 def article_list() -> QuerySet[Article]:
     return Article.objects.select_related("source").order_by("-published_at", "-id")
+
+
+def article_page_list() -> QuerySet[Article]:
+    """Articles newest first, each with `lead_images`: its first image by position, or [].
+
+    The lead image is one sliced prefetch (a window function in SQL) for the
+    whole page of articles, however many images each article has.
+    """
+    lead_image = Image.objects.order_by("position", "id")[:1]
+    return article_list().prefetch_related(
+        Prefetch("images", queryset=lead_image, to_attr="lead_images")
+    )
 
 
 def article_get(*, slug: str) -> Article:
@@ -17,6 +31,13 @@ def article_get(*, slug: str) -> Article:
         .prefetch_related(Prefetch("images", queryset=images))
         .get(slug=slug)
     )
+
+
+def ticker_headlines(*, limit: int = TICKER_SIZE) -> QuerySet[Article]:
+    """The latest headlines across sources: title, slug and language only."""
+    return Article.objects.only("title", "slug", "language").order_by("-published_at", "-id")[
+        :limit
+    ]
 
 
 def image_get(*, image_id: int) -> Image:

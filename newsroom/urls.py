@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from articles import api as articles_api
 from articles import views as articles_views
 from moderation import api as moderation_api
+from moderation import views as moderation_views
 
 api_patterns = [
     path("api/articles/", articles_api.ArticleListApi.as_view(), name="api-article-list"),
@@ -25,9 +26,17 @@ api_patterns = [
     ),
 ]
 
+page_patterns = [
+    path("", articles_views.home, name="home"),
+    path("articles/<slug:slug>/", articles_views.article_detail, name="article-detail"),
+    path("images/<int:image_id>/report/", moderation_views.image_report, name="image-report"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     *api_patterns,
+    *page_patterns,
 ]
 
 if settings.SERVE_MEDIA:

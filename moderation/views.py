@@ -1,0 +1,52 @@
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from articles.models import Image
+from articles.selectors import image_get
+from moderation import services
+from moderation.forms import ReportForm
+from moderation.readers import reader_from_request, remember_reader
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
+    """GET/POST /images/<id>/report/: the report form for readers without JavaScript.
+
+    A report is recorded exactly as the API records it, then the reader is sent
+    back (303) to the image in its article, where the thanks are shown.
+    """
+    try:
+        image = image_get(image_id=image_id)
+    except Image.DoesNotExist:
+        raise Http404 from None
+    article_url = reverse("article-detail", kwargs={"slug": image.article.slug})
+    if image.is_blocked:
+        # Nothing left to report: the article shows the placeholder.
+        return HttpResponseRedirect(f"{article_url}#image-{image.pk}", status=303)
+
+    form = ReportForm(request.POST if request.method == "POST" else None)
+    if not form.is_valid():
+        status = 400 if form.is_bound else 200
+        context = {"image": image, "article": image.article, "form": form}
+        return render(request, "moderation/image_report.html", context, status=status)
+
+    reader = reader_from_request(request)
+    try:
+        services.report_create(
+            image_id=image.pk,
+            reporter_key=reader.reporter_key,
+            user_id=reader.user_id,
+            **form.cleaned_data,
+        )
+    except Image.DoesNotExist:
+        raise Http404 from None
+    # New, repeat or blocked meanwhile: the same answer, as the API gives.
+    response = HttpResponseRedirect(
+        f"{article_url}?reported={image.pk}#image-{image.pk}", status=303
+    )
+    remember_reader(response, reader)
+    return response
