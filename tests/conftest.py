@@ -32,3 +32,17 @@ def celery_worker(transactional_db):
     # The worker's thread opened its own database connections; close them so
     # the test database can be flushed and dropped.
     connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """Serve static files by their plain names in tests.
+
+    Production's CompressedManifestStaticFilesStorage needs `collectstatic` to
+    have run before `{% static %}` can name a file; tests/articles/test_static.py
+    switches it back on, after running collectstatic.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
