@@ -20,3 +20,8 @@ class ReportForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    @classmethod
+    def for_image(cls, image_id: int, data=None) -> "ReportForm":
+        """The form of one image, with ids unique on a page that shows several."""
+        return cls(data, auto_id=f"report-{image_id}-%s")

@@ -28,7 +28,7 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
         # Nothing left to report: the article shows the placeholder.
         return HttpResponseRedirect(f"{article_url}#image-{image.pk}", status=303)
 
-    form = ReportForm(request.POST if request.method == "POST" else None)
+    form = ReportForm.for_image(image.pk, request.POST if request.method == "POST" else None)
     if not form.is_valid():
         status = 400 if form.is_bound else 200
         context = {"image": image, "article": image.article, "form": form}

@@ -16,7 +16,7 @@ def report_dialog(context: template.Context, image: Image) -> dict[str, Any]:
     """The dialog with the report form of one image (ids unique on the page)."""
     return {
         "image": image,
-        "form": ReportForm(auto_id=f"report-{image.pk}-%s"),
+        "form": ReportForm.for_image(image.pk),
         "csrf_token": context.get("csrf_token"),
     }
 
