@@ -325,6 +325,11 @@ def test_images_open_the_article_and_its_sections_in_order(client, article, imag
     ]
     lead, second, third = (f"image-{image.pk}" for image in images)
     assert order == [lead, "p", "p", "h2", second, "p", "h2", third, "p"]
+    # and the article's sub-headings are the only h2 in its body (the dialogs have none)
+    assert [h.text for h in body.select("h2")] == [
+        "Une «cyberattaque massive»",
+        "Deux heures de show",
+    ]
 
 
 def test_unknown_article_is_404(client):
