@@ -158,9 +158,12 @@
 
   document.querySelectorAll("a.report-button[aria-controls]").forEach(enhance);
 
-  // After the no-JavaScript redirect (?reported=<id>), read the thanks out.
+  // After the no-JavaScript redirect (?reported=<id>#image-<id>), read the thanks
+  // out. Wait for the load: scrolling to the #fragment would take focus back.
   var thanks = document.querySelector(".report-thanks");
   if (thanks) {
-    thanks.focus();
+    window.addEventListener("load", function () {
+      window.setTimeout(function () { thanks.focus(); }, 0);
+    });
   }
 })();
