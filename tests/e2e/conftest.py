@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from tests.factories import ArticleFactory, ImageFactory, SourceFactory
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -159,3 +161,41 @@ def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Call
 def reader(new_reader) -> Page:
     """One French reader with JavaScript."""
     return new_reader()
+
+
+@pytest.fixture
+def article_with_images(transactional_db):
+    """A French article with two photos large enough to look like one."""
+    article = ArticleFactory(
+        source=SourceFactory(name="Le Quotidien d'essai", slug="quotidien-essai"),
+        title="Inondations : la vallée se prépare à la décrue",
+        slug="inondations-vallee-decrue",
+        byline="Par Camille Martin",
+        body=(
+            "Les eaux ont commencé à baisser dans la nuit de lundi à mardi.\n\n"
+            "## Les habitants retournent chez eux\n\n"
+            "Les services municipaux inspectent les maisons une à une avant le retour."
+        ),
+        original_url="https://quotidien.example.org/inondations-vallee-decrue",
+    )
+    images = [
+        ImageFactory(
+            article=article,
+            position=position,
+            caption=caption,
+            credit="Photo d'essai",
+            original__width=800,
+            original__height=450,
+            original__color=color,
+            original__filename=filename,
+            width=800,
+            height=450,
+        )
+        for position, (caption, color, filename) in enumerate(
+            [
+                ("La rivière en crue, vue du pont", "steelblue", "riviere-en-crue.jpg"),
+                ("Des bénévoles déblaient une rue", "darkolivegreen", "benevoles-rue.jpg"),
+            ]
+        )
+    ]
+    return article, images
