@@ -1,46 +1,26 @@
-"""Just enough of a DOM to read the pages in tests, with the standard library.
-
-`parse(response)` gives the document; `select(css)` understands the selectors the
-tests use: `tag`, `.class`, `#id`, `[attr]`, `[attr="value"]`, chained into
-compounds and joined by descendant spaces (`figure.article-image img[src]`).
-"""
+"""Read rendered pages in tests: BeautifulSoup for parsing and CSS selectors,
+with the few conveniences the page tests lean on."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
-
-VOID_ELEMENTS = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
-_COMPOUND = re.compile(
-    r"(?P<tag>[a-z][a-z0-9-]*)?(?P<parts>(?:\.[\w-]+|#[\w-]+|\[[\w-]+(?:=[^\]]+)?\])*)"
-)
-_PART = re.compile(r"\.(?P<cls>[\w-]+)|#(?P<id>[\w-]+)|\[(?P<attr>[\w-]+)(?:=(?P<value>[^\]]+))?\]")
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 
-@dataclass(eq=False)
 class Element:
-    tag: str
-    attrs: dict[str, str]
-    parent: Element | None = None
-    children: list[Element | str] = field(default_factory=list)
+    def __init__(self, tag: Tag) -> None:
+        self._tag = tag
+
+    @property
+    def tag(self) -> str:
+        return self._tag.name
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        # bs4 gives multi-valued attributes (class, rel…) as lists; tests read them as text.
+        return {
+            name: " ".join(value) if isinstance(value, list) else value
+            for name, value in self._tag.attrs.items()
+        }
 
     def __getitem__(self, name: str) -> str:
         return self.attrs[name]
@@ -50,120 +30,43 @@ class Element:
 
     @property
     def classes(self) -> set[str]:
-        return set(self.attrs.get("class", "").split())
+        return set(self._tag.get("class") or [])
 
     @property
     def text(self) -> str:
         """The text as read: whitespace collapsed, a <br> read as a space."""
-        return " ".join("".join(self._texts()).split())
+        pieces = (
+            "\n" if isinstance(node, Tag) else str(node)
+            for node in self._tag.descendants
+            if (isinstance(node, Tag) and node.name == "br")
+            or (isinstance(node, NavigableString) and not isinstance(node, Comment))
+        )
+        return " ".join("".join(pieces).split())
 
-    def _texts(self) -> Iterator[str]:
-        for child in self.children:
-            if isinstance(child, str):
-                yield child
-            elif child.tag == "br":
-                yield "\n"
-            else:
-                yield from child._texts()
+    @property
+    def parent(self) -> Element | None:
+        return Element(self._tag.parent) if self._tag.parent is not None else None
 
-    def descendants(self) -> Iterator[Element]:
-        for child in self.children:
-            if isinstance(child, Element):
-                yield child
-                yield from child.descendants()
+    @property
+    def children(self) -> list[Element]:
+        return [Element(child) for child in self._tag.children if isinstance(child, Tag)]
 
-    def ancestors(self) -> Iterator[Element]:
-        node = self.parent
-        while node is not None:
-            yield node
-            node = node.parent
+    def descendants(self) -> list[Element]:
+        return [Element(node) for node in self._tag.descendants if isinstance(node, Tag)]
+
+    def ancestors(self) -> list[Element]:
+        return [Element(node) for node in self._tag.parents]
 
     def select(self, selector: str) -> list[Element]:
-        *outer, last = [_compound(part) for part in selector.split()]
-        found = []
-        for element in self.descendants():
-            if not last(element):
-                continue
-            # Descendant combinators, matched right to left against the ancestors.
-            pending = list(reversed(outer))
-            for ancestor in element.ancestors():
-                if not pending:
-                    break
-                if pending[0](ancestor):
-                    pending.pop(0)
-            if not pending:
-                found.append(element)
-        return found
+        return [Element(tag) for tag in self._tag.select(selector)]
 
     def one(self, selector: str) -> Element:
         """The single element matching `selector`; fails the test otherwise."""
         found = self.select(selector)
-        assert len(found) == 1, f"{len(found)} elements match {selector!r}"
+        assert len(found) == 1, f"{len(found)} elements match {selector!r}, expected 1"
         return found[0]
-
-
-def _compound(text: str):
-    match = _COMPOUND.fullmatch(text)
-    if match is None:
-        raise ValueError(f"unsupported selector {text!r}")
-    tag = match["tag"]
-    parts = list(_PART.finditer(match["parts"]))
-
-    def matches(element: Element) -> bool:
-        if tag and element.tag != tag:
-            return False
-        for part in parts:
-            if part["cls"] and part["cls"] not in element.classes:
-                return False
-            if part["id"] and element.attrs.get("id") != part["id"]:
-                return False
-            if part["attr"]:
-                value = element.attrs.get(part["attr"])
-                if value is None:
-                    return False
-                if part["value"] is not None and value != part["value"].strip("\"'"):
-                    return False
-        return True
-
-    return matches
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Element(tag="#document", attrs={})
-        self.current = self.root
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(
-            tag=tag, attrs={name: value or "" for name, value in attrs}, parent=self.current
-        )
-        self.current.children.append(element)
-        if tag not in VOID_ELEMENTS:
-            self.current = element
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID_ELEMENTS:
-            self.current = self.current.parent or self.root
-
-    def handle_endtag(self, tag: str) -> None:
-        # Close up to the matching open element; a stray end tag is ignored.
-        node: Element | None = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data: str) -> None:
-        self.current.children.append(data)
 
 
 def parse(response_or_html) -> Element:
     html = getattr(response_or_html, "content", response_or_html)
-    if isinstance(html, bytes):
-        html = html.decode()
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
-    return builder.root
+    return Element(BeautifulSoup(html, "html.parser"))
