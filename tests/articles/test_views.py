@@ -9,26 +9,11 @@ from articles.models import Image
 from moderation.services import case_auto_block, report_create
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory
 from tests.html import parse
+from tests.texts import PLACEHOLDER, REASONS, THANKS
 
 pytestmark = pytest.mark.django_db
 
 PARIS = ZoneInfo("Europe/Paris")
-THANKS = (
-    "Merci d'avoir signalé ! Cette image sera automatiquement bloquée après qu'elle soit "
-    "signalée par plusieurs personnes."
-)
-PLACEHOLDER = "Cette image a été bloquée à la suite de signalements de lecteurs."
-REASONS = [
-    "nudity",
-    "violence",
-    "hate",
-    "harassment",
-    "illegal",
-    "copyright",
-    "misleading",
-    "spam",
-    "other",
-]
 
 
 @pytest.fixture

@@ -2,22 +2,7 @@
 
 from playwright.sync_api import Locator, Page, expect
 
-THANKS = (
-    "Merci d'avoir signalé ! Cette image sera automatiquement bloquée après qu'elle soit "
-    "signalée par plusieurs personnes."
-)
-PLACEHOLDER = "Cette image a été bloquée à la suite de signalements de lecteurs."
-REASONS = [
-    "nudity",
-    "violence",
-    "hate",
-    "harassment",
-    "illegal",
-    "copyright",
-    "misleading",
-    "spam",
-    "other",
-]
+from tests.texts import THANKS
 
 
 def article_path(article) -> str:

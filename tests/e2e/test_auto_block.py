@@ -9,13 +9,13 @@ from playwright.sync_api import expect
 
 from articles.models import Image
 from tests.e2e.pages import (
-    PLACEHOLDER,
     article_path,
     figure,
     report_button,
     report_dialog,
     report_with_javascript,
 )
+from tests.texts import PLACEHOLDER
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]

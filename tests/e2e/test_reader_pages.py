@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 
 from articles.demo import load_demo
 from articles.models import Article
-from tests.e2e.pages import REASONS, article_path, figure, report_button, report_dialog
+from tests.e2e.pages import article_path, figure, report_button, report_dialog
+from tests.texts import REASONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

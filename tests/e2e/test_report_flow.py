@@ -9,8 +9,6 @@ from playwright.sync_api import expect
 
 from moderation.models import ImageCase, Report
 from tests.e2e.pages import (
-    REASONS,
-    THANKS,
     article_path,
     choose_and_submit,
     figure,
@@ -19,6 +17,7 @@ from tests.e2e.pages import (
     report_with_javascript,
     thanks,
 )
+from tests.texts import REASONS, THANKS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

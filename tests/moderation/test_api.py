@@ -5,13 +5,9 @@ from rest_framework.test import APIClient
 from articles.models import Image
 from moderation.models import ImageCase, Report
 from tests.factories import ImageFactory, UserFactory
+from tests.texts import THANKS
 
 pytestmark = pytest.mark.django_db
-
-THANKS = (
-    "Merci d'avoir signalé ! Cette image sera automatiquement bloquée après qu'elle soit "
-    "signalée par plusieurs personnes."
-)
 
 
 @pytest.fixture

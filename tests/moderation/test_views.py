@@ -11,13 +11,9 @@ from moderation import services
 from moderation.models import ImageCase, Report
 from tests.factories import ImageFactory, UserFactory
 from tests.html import parse
+from tests.texts import THANKS
 
 pytestmark = pytest.mark.django_db
-
-THANKS = (
-    "Merci d'avoir signalé ! Cette image sera automatiquement bloquée après qu'elle soit "
-    "signalée par plusieurs personnes."
-)
 
 
 @pytest.fixture
