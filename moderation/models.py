@@ -21,6 +21,8 @@ class ReportOutcome(models.TextChoices):
     OPEN = "open", _("open")
     UPHELD = "upheld", _("upheld")
     DISMISSED = "dismissed", _("dismissed")
+    # Older than the policy's window: no longer counts, nobody judged it.
+    EXPIRED = "expired", _("expired")
 
 
 class CaseState(models.TextChoices):
@@ -46,6 +48,7 @@ class ActionKind(models.TextChoices):
     NOTE = "note", _("note")
     HASH_BLOCK = "hash_block", _("blocked by hash match")
     POLICY_CHANGE = "policy_change", _("policy changed")
+    EXPIRE = "expire", _("reports expired")
 
 
 COMMENT_MAX_LENGTH = 500
@@ -142,6 +145,7 @@ class ImageCase(models.Model):
         ordering = ["-score", "-last_reported_at"]
         verbose_name = _("image case")
         verbose_name_plural = _("image cases")
+        permissions = [("decide_imagecase", _("Can take moderation decisions on image cases"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(state__in=CaseState.values),
@@ -167,6 +171,10 @@ class ImageCase(models.Model):
         return f"Case of image {self.image_id} ({self.get_state_display()})"
 
 
+def _default_window_days() -> int:
+    return settings.REPORT_WINDOW_DAYS
+
+
 class Policy(models.Model):
     """How many distinct reporters block an image: globally, or for one source."""
 
@@ -179,7 +187,14 @@ class Policy(models.Model):
         verbose_name=_("source"),
         help_text=_("Leave empty for the global policy."),
     )
-    threshold = models.PositiveIntegerField(_("threshold"))
+    threshold = models.PositiveIntegerField(
+        _("threshold"), help_text=_("Distinct reporters (and score) that block an image.")
+    )
+    window_days = models.PositiveIntegerField(
+        _("window (days)"),
+        default=_default_window_days,
+        help_text=_("Only reports from the last this many days count."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -189,6 +204,9 @@ class Policy(models.Model):
             models.CheckConstraint(
                 condition=Q(threshold__gte=1), name="moderation_policy_threshold_min"
             ),
+            models.CheckConstraint(
+                condition=Q(window_days__gte=1), name="moderation_policy_window_min"
+            ),
             # One policy per source and one global policy: NULLs are distinct
             # in a plain unique index, so the global row is folded onto 0.
             models.UniqueConstraint(
@@ -197,7 +215,7 @@ class Policy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source or _('global')}: {self.threshold}"
+        return f"{self.source or _('global')}: {self.threshold} / {self.window_days} d"
 
 
 class ModerationAction(models.Model):

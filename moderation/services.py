@@ -6,20 +6,33 @@ Each state change writes exactly one ModerationAction in the same transaction.
 import enum
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import Count, F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from articles.models import Image
 from moderation.models import (
     BLOCKABLE_STATES,
+    BLOCKED_STATES,
     ActionKind,
     CaseState,
     ImageCase,
     ModerationAction,
+    Policy,
     Reason,
+    Report,
+    ReportOutcome,
 )
-from moderation.selectors import case_list_due_for_block, policy_threshold, threshold_reached
+from moderation.selectors import (
+    case_list_due_for_block,
+    image_ids_with_expired_reports,
+    policy_for,
+    threshold_reached,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +124,7 @@ def report_create(
                 count=count,
                 score=score,
                 weight=weight,
-                threshold=policy_threshold(source_id=source_id),
+                threshold=policy_for(source_id=source_id).threshold,
             )
         )
         if due:
@@ -159,16 +172,11 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
     nothing to do (already blocked, protected, below threshold, no case).
     """
     with transaction.atomic():
-        case = (
-            ImageCase.objects.select_for_update(of=("self",))
-            .select_related("image__article")
-            .filter(image_id=image_id)
-            .first()
-        )
+        case = _lock_case(image_id=image_id)
         if case is None or case.state not in BLOCKABLE_STATES or case.protected:
             return False
         # Re-check against the policy in force now, not the one the report saw.
-        threshold = policy_threshold(source_id=case.image.article.source_id)
+        threshold = policy_for(source_id=case.image.article.source_id).threshold
         if not threshold_reached(
             open_report_count=case.open_report_count, score=case.score, threshold=threshold
         ):
@@ -201,7 +209,9 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
 
 
 def sweep_due_blocks() -> list[int]:
-    """Apply every block that is due but was not applied. Returns the image ids blocked."""
+    """Expire reports older than their window, then apply every block that is
+    due but was not applied. Returns the image ids blocked."""
+    reports_expire()
     blocked = [
         image_id
         for image_id in case_list_due_for_block().values_list("image_id", flat=True)
@@ -211,3 +221,234 @@ def sweep_due_blocks() -> list[int]:
         # Should stay at zero: each one is a block the broker path missed.
         logger.warning("sweeper applied %d missed block(s): images %s", len(blocked), blocked)
     return blocked
+
+
+def reports_expire(*, now: datetime | None = None) -> int:
+    """Stop counting open reports older than their policy's window.
+
+    Returns the number of cases whose count went down.
+    """
+    now = now or timezone.now()
+    return sum(
+        _case_expire_reports(image_id=image_id, now=now)
+        for image_id in image_ids_with_expired_reports(now=now)
+    )
+
+
+def _case_expire_reports(*, image_id: int, now: datetime) -> bool:
+    with transaction.atomic():
+        case = _lock_case(image_id=image_id)
+        if case is None:
+            return False
+        policy = policy_for(source_id=case.image.article.source_id)
+        stale = Report.objects.filter(
+            image_id=image_id, outcome=ReportOutcome.OPEN, created_at__lt=policy.cutoff(now=now)
+        )
+        totals = stale.aggregate(count=Count("id"), weight=Sum("weight"))
+        if not totals["count"]:
+            return False
+        stale.update(outcome=ReportOutcome.EXPIRED)
+        case.open_report_count = F("open_report_count") - totals["count"]
+        case.score = F("score") - totals["weight"]
+        case.save(update_fields=["open_report_count", "score"])
+        ModerationAction.objects.create(
+            image_id=image_id,
+            action=ActionKind.EXPIRE,
+            actor=None,
+            reason=f"{totals['count']} report(s) older than {policy.window_days} days",
+            details={
+                "expired_reports": totals["count"],
+                "expired_weight": totals["weight"],
+                "window_days": policy.window_days,
+            },
+        )
+    return True
+
+
+# --- moderators' decisions -----------------------------------------------------------
+
+
+class DecisionError(Exception):
+    """The decision does not apply to the case as it stands; nothing was changed."""
+
+
+class Decision(enum.StrEnum):
+    CONFIRM = "confirm"
+    RESTORE = "restore"
+    DISMISS = "dismiss"
+    PROTECT = "protect"
+    UNPROTECT = "unprotect"
+    NOTE = "note"
+
+
+def case_decide(
+    *, case_id: int, decision: Decision, actor: AbstractBaseUser, note: str = ""
+) -> ModerationAction:
+    """Apply one moderator decision to a case: one transaction, one audit row.
+
+    Raises ImageCase.DoesNotExist, or DecisionError when the decision does not
+    apply to the case in its current state.
+    """
+    with transaction.atomic():
+        case = (
+            ImageCase.objects.select_for_update(of=("self",))
+            .select_related("image__article")
+            .get(pk=case_id)
+        )
+        previous_state = case.state
+        details = _DECISIONS[Decision(decision)](case=case, note=note)
+        if decision != Decision.NOTE:
+            case.reviewed_by = actor
+            case.reviewed_at = timezone.now()
+            case.save(update_fields=["reviewed_by", "reviewed_at"])
+        action = ModerationAction.objects.create(
+            image_id=case.image_id,
+            action=_ACTION_OF[Decision(decision)],
+            actor=actor,
+            reason=note,
+            details={"previous_state": previous_state, "state": case.state, **details},
+        )
+    if decision == Decision.UNPROTECT:
+        # The case may be over its threshold already: let the block path decide now.
+        transaction.on_commit(lambda: _enqueue_auto_block(image_id=case.image_id))
+    return action
+
+
+def _confirm(*, case: ImageCase, note: str) -> dict:
+    if case.state == CaseState.BLOCKED:
+        raise DecisionError(_("The block is already confirmed."))
+    if case.protected:
+        raise DecisionError(_("The image is protected: unprotect it before blocking it."))
+    upheld = _close_open_reports(case=case, outcome=ReportOutcome.UPHELD)
+    if case.state in BLOCKABLE_STATES:
+        # Agreeing with the readers before the threshold blocks the image now.
+        case.blocked_at = timezone.now()
+        Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.BLOCKED)
+    case.state = CaseState.BLOCKED
+    case.save(update_fields=["state", "blocked_at"])
+    return {"upheld_reports": upheld}
+
+
+def _restore(*, case: ImageCase, note: str) -> dict:
+    if case.state not in BLOCKED_STATES:
+        raise DecisionError(_("Only a blocked image can be restored."))
+    # Reports a moderator upheld earlier are overturned with the block.
+    dismissed = Report.objects.filter(
+        image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.UPHELD]
+    ).update(outcome=ReportOutcome.DISMISSED)
+    # The dismissed reporters can't report this image again (one report per
+    # reader), so only new distinct readers can block it from here.
+    case.state = CaseState.RESTORED
+    case.blocked_at = None
+    case.open_report_count = 0
+    case.score = 0
+    case.save(update_fields=["state", "blocked_at", "open_report_count", "score"])
+    Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.VISIBLE)
+    return {"dismissed_reports": dismissed}
+
+
+def _dismiss(*, case: ImageCase, note: str) -> dict:
+    dismissed = _close_open_reports(case=case, outcome=ReportOutcome.DISMISSED)
+    if not dismissed:
+        raise DecisionError(_("There are no open reports to dismiss."))
+    case.open_report_count = 0
+    case.score = 0
+    case.save(update_fields=["open_report_count", "score"])
+    return {"dismissed_reports": dismissed}
+
+
+def _protect(*, case: ImageCase, note: str) -> dict:
+    if case.protected:
+        raise DecisionError(_("The image is already protected."))
+    if case.state in BLOCKED_STATES:
+        raise DecisionError(_("The image is blocked: restore it before protecting it."))
+    case.protected = True
+    case.save(update_fields=["protected"])
+    return {}
+
+
+def _unprotect(*, case: ImageCase, note: str) -> dict:
+    if not case.protected:
+        raise DecisionError(_("The image is not protected."))
+    case.protected = False
+    case.save(update_fields=["protected"])
+    return {}
+
+
+def _note(*, case: ImageCase, note: str) -> dict:
+    if not note.strip():
+        raise DecisionError(_("A note needs some text."))
+    return {}
+
+
+def _close_open_reports(*, case: ImageCase, outcome: str) -> int:
+    return Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.OPEN).update(
+        outcome=outcome
+    )
+
+
+_DECISIONS = {
+    Decision.CONFIRM: _confirm,
+    Decision.RESTORE: _restore,
+    Decision.DISMISS: _dismiss,
+    Decision.PROTECT: _protect,
+    Decision.UNPROTECT: _unprotect,
+    Decision.NOTE: _note,
+}
+_ACTION_OF = {
+    Decision.CONFIRM: ActionKind.CONFIRM,
+    Decision.RESTORE: ActionKind.RESTORE,
+    Decision.DISMISS: ActionKind.DISMISS,
+    Decision.PROTECT: ActionKind.PROTECT,
+    Decision.UNPROTECT: ActionKind.UNPROTECT,
+    Decision.NOTE: ActionKind.NOTE,
+}
+
+
+# --- policies ------------------------------------------------------------------------
+
+
+def policy_save(
+    *, source_id: int | None, threshold: int, window_days: int, actor: AbstractBaseUser
+) -> Policy:
+    """Create or change the policy of a source (None: the global one), and log it.
+
+    The sweeper applies the new policy on its next pass (a lowered threshold
+    blocks the images now over it).
+    """
+    if threshold < 1 or window_days < 1:
+        raise ValueError("threshold and window_days must be at least 1")
+    with transaction.atomic():
+        policy = Policy.objects.select_for_update().filter(source_id=source_id).first()
+        before = (
+            {"threshold": policy.threshold, "window_days": policy.window_days} if policy else None
+        )
+        if policy is None:
+            policy = Policy.objects.create(
+                source_id=source_id, threshold=threshold, window_days=window_days
+            )
+        else:
+            policy.threshold = threshold
+            policy.window_days = window_days
+            policy.save(update_fields=["threshold", "window_days", "updated_at"])
+        ModerationAction.objects.create(
+            image=None,
+            action=ActionKind.POLICY_CHANGE,
+            actor=actor,
+            reason="",
+            details={
+                "source_id": source_id,
+                "before": before,
+                "after": {"threshold": threshold, "window_days": window_days},
+            },
+        )
+    return policy
+
+
+def _lock_case(*, image_id: int) -> ImageCase | None:
+    return (
+        ImageCase.objects.select_for_update(of=("self",))
+        .select_related("image__article")
+        .filter(image_id=image_id)
+        .first()
+    )

@@ -132,6 +132,8 @@ REST_FRAMEWORK = {
 # --- Moderation -----------------------------------------------------------
 # Distinct reporters that block an image when no Policy row says otherwise.
 REPORT_THRESHOLD = env_int("REPORT_THRESHOLD", 5, minimum=1)
+# Days in which a report counts, when no Policy row says otherwise.
+REPORT_WINDOW_DAYS = env_int("REPORT_WINDOW_DAYS", 30, minimum=1)
 # How often beat runs the sweeper that applies blocks the broker missed.
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 # The anonymous reader's id lives in a signed cookie.
