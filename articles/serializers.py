@@ -3,6 +3,13 @@ from rest_framework import serializers
 from articles.models import Article, Image, Source
 
 
+class DetailSerializer(serializers.Serializer):
+    """A one-message answer: DRF's errors (401, 403, 404, 409, 413, 415) and the
+    report's thanks. For the schema; views answer `{"detail": ...}` directly."""
+
+    detail = serializers.CharField()
+
+
 class SourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Source

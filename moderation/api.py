@@ -1,14 +1,40 @@
+from django.db.models import F, QuerySet
 from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from articles.models import Image
-from moderation import services
+from articles.serializers import DetailSerializer
+from moderation import selectors, services
 from moderation.messages import REPORT_THANKS
+from moderation.models import ImageCase, ModerationAction
+from moderation.permissions import (
+    DECIDE_CASES,
+    VIEW_ACTIONS,
+    VIEW_CASES,
+    VIEW_REPORTS,
+    IsModerator,
+)
 from moderation.readers import reader_from_request, remember_reader
-from moderation.serializers import ReportInputSerializer
+from moderation.serializers import (
+    ActionFilterErrorsSerializer,
+    ActionFilterSerializer,
+    ActionSerializer,
+    CaseDetailSerializer,
+    CaseQueueFilterErrorsSerializer,
+    CaseQueueFilterSerializer,
+    CaseSerializer,
+    DecisionErrorsSerializer,
+    DecisionInputSerializer,
+    ReportErrorsSerializer,
+    ReportInputSerializer,
+)
 
 
 class ImageReportApi(APIView):
@@ -18,6 +44,28 @@ class ImageReportApi(APIView):
     already blocked, so a reader learns nothing from the difference.
     """
 
+    @extend_schema(
+        operation_id="image_report_create",
+        summary="Report an image",
+        tags=["images"],
+        request=ReportInputSerializer,
+        responses={
+            201: OpenApiResponse(DetailSerializer, description="A new report: the thanks."),
+            200: OpenApiResponse(
+                DetailSerializer,
+                description="A repeat by the same reader, or an image already blocked: "
+                "the same thanks, nothing counted.",
+            ),
+            400: OpenApiResponse(
+                ReportErrorsSerializer,
+                description="An unknown reason, a comment too long, a body that is not "
+                "a JSON object.",
+            ),
+            404: OpenApiResponse(DetailSerializer, description="No such image."),
+            413: OpenApiResponse(DetailSerializer, description="The body is too large."),
+            415: OpenApiResponse(DetailSerializer, description="The body is not JSON."),
+        },
+    )
     def post(self, request: Request, image_id: int) -> Response:
         serializer = ReportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -38,3 +86,181 @@ class ImageReportApi(APIView):
         )
         remember_reader(response, reader)
         return response
+
+
+# --- the moderators' API ------------------------------------------------------------
+
+_UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="Not signed in.")
+_FORBIDDEN = OpenApiResponse(DetailSerializer, description="Not a moderator.")
+
+
+class ModeratorPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ModeratorApi(GenericAPIView):
+    """Base of the moderators' endpoints: a token or a session, and the
+    permissions each view lists in `moderator_permissions`."""
+
+    # Token first: an anonymous caller is told 401 with `WWW-Authenticate: Token`
+    # rather than a bare 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsModerator]
+    pagination_class = ModeratorPagination
+    moderator_permissions: tuple[str, ...] = (VIEW_CASES,)
+
+
+def _case_or_404(*, case_id: int) -> ImageCase:
+    try:
+        return selectors.case_get(case_id=case_id)
+    except ImageCase.DoesNotExist:
+        raise Http404 from None
+
+
+class CaseListApi(ModeratorApi):
+    """GET /api/moderation/cases/: the queue, awaiting review first."""
+
+    @extend_schema(
+        operation_id="moderation_case_list",
+        summary="The moderation queue",
+        tags=["moderation"],
+        parameters=[CaseQueueFilterSerializer],
+        responses={
+            200: CaseSerializer(many=True),
+            400: CaseQueueFilterErrorsSerializer,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = CaseQueueFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = dict(params.validated_data)
+        ordering = filters.pop("ordering", None)
+        cases = selectors.case_queue_filter(selectors.case_queue_list(), **filters)
+        if ordering:
+            cases = cases.order_by(*_case_order_by(ordering))
+        page = self.paginate_queryset(cases)
+        # One query for the reasons of the whole page.
+        reasons = selectors.reason_breakdown(image_ids=[case.image_id for case in page])
+        context = {**self.get_serializer_context(), "reasons": reasons}
+        return self.get_paginated_response(CaseSerializer(page, many=True, context=context).data)
+
+
+def _case_order_by(ordering: str) -> list:
+    field = ordering.removeprefix("-")
+    descending = ordering.startswith("-")
+    # Cases never blocked have no block time: last whichever the direction.
+    # The id breaks ties, so that pages neither overlap nor skip.
+    if descending:
+        return [F(field).desc(nulls_last=True), "-pk"]
+    return [F(field).asc(nulls_last=True), "pk"]
+
+
+class CaseDetailApi(ModeratorApi):
+    """GET /api/moderation/cases/{id}/: a case, its reports and its audit trail."""
+
+    moderator_permissions = (VIEW_CASES, VIEW_REPORTS)
+
+    @extend_schema(
+        operation_id="moderation_case_retrieve",
+        summary="A case with its reports and audit trail",
+        tags=["moderation"],
+        responses={
+            200: CaseDetailSerializer,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+            404: OpenApiResponse(DetailSerializer, description="No such case."),
+        },
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        case = _case_or_404(case_id=case_id)
+        reports = case.image.reports.all()
+        context = {
+            **self.get_serializer_context(),
+            "reasons": selectors.reason_breakdown(image_ids=[case.image_id]),
+            "reporter_records": selectors.reporter_records(
+                reporter_keys=[report.reporter_key for report in reports]
+            ),
+        }
+        return Response(CaseDetailSerializer(case, context=context).data)
+
+
+class CaseDecisionApi(ModeratorApi):
+    """POST /api/moderation/cases/{id}/decisions/: confirm, restore, dismiss,
+    protect, unprotect or note; answers the audit row written."""
+
+    moderator_permissions = (VIEW_CASES, DECIDE_CASES)
+
+    @extend_schema(
+        operation_id="moderation_case_decide",
+        summary="Take a decision on a case",
+        tags=["moderation"],
+        request=DecisionInputSerializer,
+        responses={
+            201: OpenApiResponse(ActionSerializer, description="The audit row written."),
+            400: DecisionErrorsSerializer,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+            404: OpenApiResponse(DetailSerializer, description="No such case."),
+            409: OpenApiResponse(
+                DetailSerializer,
+                description="The decision does not apply to the case as it stands; "
+                "nothing was changed.",
+            ),
+        },
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            action = services.case_decide(
+                case_id=case_id,
+                decision=services.Decision(serializer.validated_data["action"]),
+                actor=request.user,
+                note=serializer.validated_data["note"],
+            )
+        except ImageCase.DoesNotExist:
+            raise Http404 from None
+        except services.DecisionError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(ActionSerializer(action).data, status=status.HTTP_201_CREATED)
+
+
+class ActionListApi(ModeratorApi):
+    """GET /api/moderation/actions/: the audit log, newest first."""
+
+    moderator_permissions = (VIEW_ACTIONS,)
+
+    @extend_schema(
+        operation_id="moderation_action_list",
+        summary="The audit log",
+        tags=["moderation"],
+        parameters=[ActionFilterSerializer],
+        responses={
+            200: ActionSerializer(many=True),
+            400: ActionFilterErrorsSerializer,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = ActionFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page = self.paginate_queryset(_action_list(**params.validated_data))
+        return self.get_paginated_response(ActionSerializer(page, many=True).data)
+
+
+def _action_list(
+    *, action: str | None = None, image: int | None = None, actor: str | None = None
+) -> QuerySet[ModerationAction]:
+    # A read for this endpoint alone; it moves to selectors.py if another path needs it.
+    actions = ModerationAction.objects.select_related("actor").order_by("-created_at", "-id")
+    if action:
+        actions = actions.filter(action=action)
+    if image:
+        actions = actions.filter(image_id=image)
+    if actor:
+        actions = actions.filter(actor__username=actor)
+    return actions

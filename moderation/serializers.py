@@ -1,6 +1,44 @@
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from moderation.models import COMMENT_MAX_LENGTH, Reason
+from articles.models import Image
+from moderation.models import (
+    COMMENT_MAX_LENGTH,
+    ActionKind,
+    CaseState,
+    ImageCase,
+    ModerationAction,
+    Reason,
+    Report,
+    ReportOutcome,
+)
+from moderation.services import Decision
+
+# --- shared answers -------------------------------------------------------------------
+
+
+def field_errors_serializer(
+    input_serializer: type[serializers.Serializer], *, name: str, with_detail: bool = False
+) -> type[serializers.Serializer]:
+    """The 400 answer of an input serializer, for the schema: each field's messages.
+
+    `with_detail` adds the `detail` of a body that could not be parsed.
+    """
+    names = [*input_serializer().fields, "non_field_errors"]
+    attrs: dict = {
+        field: serializers.ListField(child=serializers.CharField(), required=False)
+        for field in names
+    }
+    if with_detail:
+        attrs["detail"] = serializers.CharField(required=False)
+    source = input_serializer.__name__.removesuffix("Serializer")
+    attrs["__doc__"] = f"{source}'s field errors: each invalid field with its messages."
+    return type(name, (serializers.Serializer,), attrs)
+
+
+# --- readers' report ----------------------------------------------------------------
 
 
 class ReportInputSerializer(serializers.Serializer):
@@ -8,3 +46,216 @@ class ReportInputSerializer(serializers.Serializer):
     comment = serializers.CharField(
         max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
+
+
+ReportErrorsSerializer = field_errors_serializer(
+    ReportInputSerializer, name="ReportErrorsSerializer", with_detail=True
+)
+
+
+# --- moderators: input --------------------------------------------------------------
+
+# The queue's sort keys: each field ascending, or descending with a leading "-".
+CASE_ORDERINGS = [
+    f"{sign}{field}"
+    for field in (
+        "score",
+        "open_report_count",
+        "first_reported_at",
+        "last_reported_at",
+        "blocked_at",
+    )
+    for sign in ("", "-")
+]
+
+
+class CaseQueueFilterSerializer(serializers.Serializer):
+    """Query parameters of the queue. Without `ordering`: awaiting review first,
+    then by score."""
+
+    state = serializers.ChoiceField(choices=CaseState.choices, required=False)
+    source = serializers.SlugField(max_length=200, required=False, help_text="A source's slug.")
+    reason = serializers.ChoiceField(
+        choices=Reason.choices, required=False, help_text="A reason among the open reports."
+    )
+    needs_review = serializers.BooleanField(required=False, allow_null=True, default=None)
+    ordering = serializers.ChoiceField(choices=CASE_ORDERINGS, required=False)
+
+
+CaseQueueFilterErrorsSerializer = field_errors_serializer(
+    CaseQueueFilterSerializer, name="CaseQueueFilterErrorsSerializer"
+)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[(d.value, d.value) for d in Decision])
+    note = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='Why; required for "note".',
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["action"] == Decision.NOTE and not attrs["note"].strip():
+            raise serializers.ValidationError({"note": [_("A note needs some text.")]})
+        return attrs
+
+
+DecisionErrorsSerializer = field_errors_serializer(
+    DecisionInputSerializer, name="DecisionErrorsSerializer", with_detail=True
+)
+
+
+class ActionFilterSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=ActionKind.choices, required=False)
+    image = serializers.IntegerField(min_value=1, required=False, help_text="An image's id.")
+    actor = serializers.CharField(
+        max_length=150, required=False, help_text="The moderator's username."
+    )
+
+
+ActionFilterErrorsSerializer = field_errors_serializer(
+    ActionFilterSerializer, name="ActionFilterErrorsSerializer"
+)
+
+
+# --- moderators: output -------------------------------------------------------------
+
+
+class CaseImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Null for a blocked image.")
+
+    class Meta:
+        model = Image
+        fields = ["id", "url", "caption", "visibility"]
+
+    def get_url(self, image: Image) -> str | None:
+        # Moderators get no more than readers here: a blocked file is not served.
+        if image.is_blocked or not image.original:
+            return None
+        request = self.context.get("request")
+        url = image.original.url
+        return request.build_absolute_uri(url) if request else url
+
+
+class CaseArticleSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+
+
+class CaseSourceSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class ReasonCountSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Reason.choices)
+    count = serializers.IntegerField()
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    """One row of the queue. `reasons` comes from the view's context
+    (`reasons`: {image_id: [(reason, n), …]}, one query for the page)."""
+
+    image = CaseImageSerializer(read_only=True)
+    article = CaseArticleSerializer(source="image.article", read_only=True)
+    source = CaseSourceSerializer(source="image.article.source", read_only=True)
+    needs_review = serializers.BooleanField(read_only=True)
+    threshold = serializers.IntegerField(read_only=True)
+    reasons = serializers.SerializerMethodField(help_text="Open reports per reason.")
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImageCase
+        fields = [
+            "id",
+            "image",
+            "article",
+            "source",
+            "state",
+            "protected",
+            "needs_review",
+            "open_report_count",
+            "score",
+            "threshold",
+            "reasons",
+            "first_reported_at",
+            "last_reported_at",
+            "blocked_at",
+            "reviewed_by",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ReasonCountSerializer(many=True))
+    def get_reasons(self, case: ImageCase) -> list[dict]:
+        rows = self.context["reasons"].get(case.image_id, [])
+        return [{"reason": reason, "count": n} for reason, n in rows]
+
+
+def reporter_label(reporter_key: str) -> str:
+    """A stable pseudonym for a reporter: the same reader gets the same label
+    on every case, and the label reveals neither the account nor the cookie."""
+    return "r-" + salted_hmac("moderation.reporter-label", reporter_key).hexdigest()[:12]
+
+
+class ReporterRecordSerializer(serializers.Serializer):
+    open = serializers.IntegerField()
+    upheld = serializers.IntegerField()
+    dismissed = serializers.IntegerField()
+    expired = serializers.IntegerField()
+
+
+class ReporterSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="A stable pseudonym, the same across cases.")
+    signed_in = serializers.BooleanField()
+    record = ReporterRecordSerializer(help_text="This reporter's reports by outcome.")
+
+
+class CaseReportSerializer(serializers.ModelSerializer):
+    """A report as moderators see it: never the reporter key nor the IP hash.
+
+    The reporters' records come from the view's context (`reporter_records`).
+    """
+
+    reporter = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = ["id", "reason", "comment", "weight", "outcome", "created_at", "reporter"]
+        read_only_fields = fields
+
+    @extend_schema_field(ReporterSerializer)
+    def get_reporter(self, report: Report) -> dict:
+        record = self.context["reporter_records"].get(report.reporter_key)
+        return {
+            "label": reporter_label(report.reporter_key),
+            "signed_in": report.user_id is not None,
+            "record": record or dict.fromkeys(ReportOutcome.values, 0),
+        }
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    """One row of the audit log; `actor` is null for the system."""
+
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    details = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = ModerationAction
+        fields = ["id", "image", "action", "actor", "reason", "details", "created_at"]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """A case with its reports and its audit trail (both prefetched by
+    `selectors.case_get`, newest first)."""
+
+    reports = CaseReportSerializer(source="image.reports", many=True, read_only=True)
+    actions = ActionSerializer(source="image.moderation_actions", many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "reports", "actions"]
+        read_only_fields = fields

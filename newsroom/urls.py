@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles import api as articles_api
 from articles import views as articles_views
@@ -24,6 +25,28 @@ api_patterns = [
         moderation_api.ImageReportApi.as_view(),
         name="api-image-reports",
     ),
+    path(
+        "api/moderation/cases/",
+        moderation_api.CaseListApi.as_view(),
+        name="api-moderation-case-list",
+    ),
+    path(
+        "api/moderation/cases/<int:case_id>/",
+        moderation_api.CaseDetailApi.as_view(),
+        name="api-moderation-case-detail",
+    ),
+    path(
+        "api/moderation/cases/<int:case_id>/decisions/",
+        moderation_api.CaseDecisionApi.as_view(),
+        name="api-moderation-case-decisions",
+    ),
+    path(
+        "api/moderation/actions/",
+        moderation_api.ActionListApi.as_view(),
+        name="api-moderation-action-list",
+    ),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 page_patterns = [

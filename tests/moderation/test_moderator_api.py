@@ -1,0 +1,857 @@
+"""The moderators' API: /api/moderation/cases/, a case, decisions, the audit log."""
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from articles.models import Image
+from moderation import services
+from moderation.models import (
+    ActionKind,
+    CaseState,
+    ImageCase,
+    ModerationAction,
+    Report,
+    ReportOutcome,
+)
+from tests.factories import ImageFactory, PolicyFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CASES = "/api/moderation/cases/"
+ACTIONS = "/api/moderation/actions/"
+# What a report stores about its reporter and must never leave the server.
+IP_HASH = "9f2c1e0b7a6d5c4b3a29180716f5e4d3c2b1a09f8e7d6c5b4a3928170615f4e3"
+
+
+def case_url(case_id: int) -> str:
+    return f"{CASES}{case_id}/"
+
+
+def decisions_url(case_id: int) -> str:
+    return f"{CASES}{case_id}/decisions/"
+
+
+# --- given ------------------------------------------------------------------------------
+
+
+def reported(image: Image | None = None, *reasons: str, **image_fields) -> ImageCase:
+    """An image reported once per reason, each by a distinct anonymous reader,
+    through the real report path."""
+    image = image or ImageFactory(**image_fields)
+    for reason in reasons or ("violence",):
+        services.report_create(
+            image_id=image.pk,
+            reporter_key=f"reader:{uuid.uuid4().hex}",
+            reason=reason,
+            ip_hash=IP_HASH,
+        )
+    return ImageCase.objects.get(image=image)
+
+
+def auto_blocked(**image_fields) -> ImageCase:
+    """An image the machine blocked: five readers (the default threshold), then the task."""
+    case = reported(None, *["violence"] * 5, **image_fields)
+    assert services.case_auto_block(image_id=case.image_id)
+    case.refresh_from_db()
+    return case
+
+
+def make_moderator(username: str = "moderatrice"):
+    """Staff in the Moderators group created by migration 0004, not a superuser."""
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.fixture
+def moderator():
+    return make_moderator()
+
+
+@pytest.fixture
+def api(moderator):
+    """A client signed in as the moderator (session)."""
+    client = APIClient()
+    client.force_login(moderator)
+    return client
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def session_client(user) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+# --- who may call --------------------------------------------------------------------
+
+ENDPOINTS = [
+    pytest.param("get", lambda case: CASES, None, 200, id="queue"),
+    pytest.param("get", lambda case: case_url(case.pk), None, 200, id="case"),
+    pytest.param(
+        "post", lambda case: decisions_url(case.pk), {"action": "confirm"}, 201, id="decide"
+    ),
+    pytest.param("get", lambda case: ACTIONS, None, 200, id="audit-log"),
+]
+
+
+def call(client: APIClient, method: str, url: str, body: dict | None):
+    if method == "post":
+        return client.post(url, body, format="json")
+    return client.get(url)
+
+
+@pytest.mark.parametrize(("method", "url", "body", "ok"), ENDPOINTS)
+def test_anonymous_caller_is_told_to_authenticate(method, url, body, ok):
+    # given a case and a caller with neither session nor token
+    case = auto_blocked()
+
+    # when they call the endpoint
+    response = call(APIClient(), method, url(case), body)
+
+    # then 401, naming the token scheme, and nothing is decided
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert not ModerationAction.objects.exclude(action=ActionKind.AUTO_BLOCK).exists()
+
+
+@pytest.mark.parametrize(("method", "url", "body", "ok"), ENDPOINTS)
+@pytest.mark.parametrize(
+    "who",
+    [
+        pytest.param({}, id="signed-in-reader"),
+        pytest.param({"is_staff": True}, id="staff-without-the-group"),
+    ],
+)
+@pytest.mark.parametrize("client_for", [session_client, token_client], ids=["session", "token"])
+def test_signed_in_non_moderators_are_refused(method, url, body, ok, who, client_for):
+    # given a case, and a signed-in reader or a staff member outside the Moderators group
+    case = auto_blocked()
+    user = UserFactory(**who)
+
+    # when they call the endpoint
+    response = call(client_for(user), method, url(case), body)
+
+    # then 403, and nothing is decided
+    assert response.status_code == 403
+    assert not ModerationAction.objects.exclude(action=ActionKind.AUTO_BLOCK).exists()
+
+
+@pytest.mark.parametrize(("method", "url", "body", "ok"), ENDPOINTS)
+def test_group_member_who_is_not_staff_is_refused(method, url, body, ok):
+    # given a user in the Moderators group whose staff status was taken away
+    case = auto_blocked()
+    user = make_moderator()
+    user.is_staff = False
+    user.save(update_fields=["is_staff"])
+
+    # when they call the endpoint with their token
+    response = call(token_client(user), method, url(case), body)
+
+    # then 403
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("method", "url", "body", "ok"), ENDPOINTS)
+@pytest.mark.parametrize("client_for", [session_client, token_client], ids=["session", "token"])
+def test_moderator_is_served_by_session_and_by_token(method, url, body, ok, client_for, moderator):
+    # given a case the machine blocked
+    case = auto_blocked()
+
+    # when a moderator calls the endpoint with a session or a token
+    response = call(client_for(moderator), method, url(case), body)
+
+    # then it answers
+    assert response.status_code == ok, response.content
+
+
+def test_staff_who_may_read_but_not_decide_is_refused_a_decision():
+    # given a staff member who holds the read permissions but not decide_imagecase
+    case = auto_blocked()
+    reader_group = Group.objects.create(name="Readers of the queue")
+    reader_group.permissions.set(
+        Group.objects.get(name="Moderators").permissions.exclude(codename="decide_imagecase")
+    )
+    user = UserFactory(is_staff=True)
+    user.groups.add(reader_group)
+    client = token_client(user)
+
+    # when they read the case, then try to confirm it
+    read = client.get(case_url(case.pk))
+    decide = client.post(decisions_url(case.pk), {"action": "confirm"}, format="json")
+
+    # then reading works, deciding is 403, and nothing is written
+    assert read.status_code == 200
+    assert decide.status_code == 403
+    case.refresh_from_db()
+    assert case.state == CaseState.AUTO_BLOCKED
+    assert ModerationAction.objects.filter(actor=user).count() == 0
+
+
+def test_session_decision_needs_the_csrf_token(moderator):
+    # given a moderator signed in by session, with CSRF checks as a browser gets them
+    case = auto_blocked()
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(moderator)
+
+    # when they post a decision without the CSRF token
+    response = client.post(decisions_url(case.pk), {"action": "confirm"}, format="json")
+
+    # then it is refused and nothing changes
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.state == CaseState.AUTO_BLOCKED
+
+
+# --- the queue ------------------------------------------------------------------------
+
+
+def test_queue_item_carries_the_case_its_image_article_source_and_reasons(api, moderator):
+    # given an image reported for violence twice and nudity once, by three readers
+    source = SourceFactory(slug="le-quotidien", name="Le Quotidien")
+    case = reported(
+        None,
+        "violence",
+        "nudity",
+        "violence",
+        article__source=source,
+        article__title="Un titre",
+        article__slug="un-titre",
+        caption="Une légende",
+    )
+
+    # when the moderator reads the queue
+    response = api.get(CASES)
+
+    # then one paginated item says all a moderator needs to triage it
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 1 and body["next"] is None
+    (item,) = body["results"]
+    image = case.image
+    assert item["id"] == case.pk
+    assert item["image"]["id"] == image.pk
+    assert item["image"]["url"] == f"http://testserver{image.original.url}"
+    assert item["image"]["caption"] == "Une légende"
+    assert item["image"]["visibility"] == "visible"
+    assert item["article"] == {"slug": "un-titre", "title": "Un titre"}
+    assert item["source"] == {"slug": "le-quotidien", "name": "Le Quotidien"}
+    assert item["state"] == "flagged"
+    assert item["protected"] is False
+    # 3 reporters of a threshold of 5: at half or more, so it awaits review
+    assert item["needs_review"] is True
+    assert (item["open_report_count"], item["score"], item["threshold"]) == (3, 3, 5)
+    assert item["reasons"] == [
+        {"reason": "violence", "count": 2},
+        {"reason": "nudity", "count": 1},
+    ]
+    assert item["first_reported_at"] and item["last_reported_at"]
+    assert item["blocked_at"] is None
+    assert item["reviewed_by"] is None and item["reviewed_at"] is None
+
+
+def test_blocked_image_has_no_url_in_the_queue_and_a_reviewed_case_names_its_moderator(
+    api, moderator
+):
+    # given an image the machine blocked, then a moderator confirmed
+    case = auto_blocked()
+    services.case_decide(case_id=case.pk, decision=services.Decision.CONFIRM, actor=moderator)
+
+    # when the moderator reads the queue
+    (item,) = api.get(CASES).json()["results"]
+
+    # then the blocked file's address is not given out, and the review is named
+    assert item["image"]["visibility"] == "blocked"
+    assert item["image"]["url"] is None
+    assert item["state"] == "blocked"
+    assert item["blocked_at"] is not None
+    assert item["reviewed_by"] == moderator.username
+    assert item["reviewed_at"] is not None
+
+
+def test_queue_default_order_is_awaiting_review_first_then_score(api):
+    # given a quiet case (1 of 5), a rising one (3 of 5), a machine block, and a reviewed block
+    quiet = reported(None, "spam")
+    rising = reported(None, "spam", "spam", "spam")
+    machine = auto_blocked()
+    reviewed = auto_blocked()
+    services.case_decide(
+        case_id=reviewed.pk, decision=services.Decision.CONFIRM, actor=UserFactory()
+    )
+
+    # when the moderator reads the queue without an ordering
+    ids = [item["id"] for item in api.get(CASES).json()["results"]]
+
+    # then what awaits review comes first, each group by score
+    assert ids == [machine.pk, rising.pk, reviewed.pk, quiet.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("state=auto_blocked", {"machine"}),
+        ("state=flagged", {"quiet", "rising"}),
+        ("source=le-quotidien", {"rising"}),
+        ("reason=nudity", {"quiet"}),
+        ("needs_review=true", {"machine", "rising"}),
+        ("needs_review=false", {"quiet"}),
+        ("state=flagged&needs_review=true", {"rising"}),
+        ("source=nobody-publishes-this", set()),
+    ],
+)
+def test_queue_filters(api, query, expected):
+    # given three cases from two sources, with different reasons and states
+    cases = {
+        "quiet": reported(None, "nudity"),
+        "rising": reported(None, "spam", "spam", "hate", article__source__slug="le-quotidien"),
+        "machine": auto_blocked(),
+    }
+
+    # when the moderator filters the queue
+    response = api.get(f"{CASES}?{query}")
+
+    # then only the matching cases come back
+    assert response.status_code == 200
+    ids = {item["id"] for item in response.json()["results"]}
+    assert ids == {cases[name].pk for name in expected}
+    assert response.json()["count"] == len(expected)
+
+
+def test_reason_filter_reads_open_reports_only(api, moderator):
+    # given a case whose nudity reports were dismissed, and which was reported again for spam
+    case = reported(None, "nudity", "nudity")
+    services.case_decide(case_id=case.pk, decision=services.Decision.DISMISS, actor=moderator)
+    reported(case.image, "spam")
+
+    # when the moderator filters by each reason
+    nudity = api.get(f"{CASES}?reason=nudity").json()
+    spam = api.get(f"{CASES}?reason=spam").json()
+
+    # then only open reports count, in the filter and in the breakdown
+    assert nudity["count"] == 0
+    assert [item["id"] for item in spam["results"]] == [case.pk]
+    assert spam["results"][0]["reasons"] == [{"reason": "spam", "count": 1}]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "key", "descending"),
+    [
+        ("score", "score", False),
+        ("-score", "score", True),
+        ("open_report_count", "open_report_count", False),
+        ("-last_reported_at", "last_reported_at", True),
+        ("first_reported_at", "first_reported_at", False),
+    ],
+)
+def test_queue_ordering(api, ordering, key, descending):
+    # given cases with 1, 4 and 2 reports, reported in that order
+    for count in (1, 4, 2):
+        reported(None, *["spam"] * count)
+
+    # when the moderator asks for an ordering
+    response = api.get(f"{CASES}?ordering={ordering}")
+
+    # then the queue follows it
+    assert response.status_code == 200
+    values = [item[key] for item in response.json()["results"]]
+    assert values == sorted(values, reverse=descending)
+    assert len(set(values)) == 3
+
+
+def test_blocked_at_ordering_puts_cases_never_blocked_last(api):
+    # given one flagged case and two machine blocks
+    flagged = reported(None, "spam")
+    first = auto_blocked()
+    second = auto_blocked()
+
+    # when ordered by block time, newest first
+    ids = [item["id"] for item in api.get(f"{CASES}?ordering=-blocked_at").json()["results"]]
+
+    # then the latest block leads and the never-blocked case comes last
+    assert ids == [second.pk, first.pk, flagged.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("state=sleeping", "state"),
+        ("reason=ugly", "reason"),
+        ("needs_review=perhaps", "needs_review"),
+        ("ordering=caption", "ordering"),
+        ("ordering=-id;drop", "ordering"),
+        ("source=not%20a%20slug", "source"),
+    ],
+)
+def test_queue_refuses_bad_parameters_with_field_errors(api, query, field):
+    # when the moderator sends a value the queue does not know
+    response = api.get(f"{CASES}?{query}")
+
+    # then 400, naming the field
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert isinstance(response.json()[field], list)
+
+
+def test_queue_pages_are_bounded_and_follow_page_size(api):
+    # given five cases
+    for _ in range(5):
+        reported(None, "spam")
+
+    # when the moderator asks for pages of two
+    first = api.get(f"{CASES}?page_size=2").json()
+    last = api.get(f"{CASES}?page_size=2&page=3").json()
+
+    # then the pages split the queue without overlap
+    assert first["count"] == 5 and len(first["results"]) == 2 and first["next"]
+    assert len(last["results"]) == 1 and last["next"] is None
+
+
+@pytest.mark.parametrize("page_size", [5, 30])
+def test_queue_reads_in_a_bounded_number_of_queries(
+    django_assert_max_num_queries, moderator, page_size
+):
+    # given 30 cases from several sources, each with several reports, 6 of them confirmed
+    sources = [SourceFactory() for _ in range(3)]
+    PolicyFactory(source=sources[0], threshold=3)
+    for n in range(30):
+        case = reported(
+            None, "violence", "nudity", "spam", "violence", article__source=sources[n % 3]
+        )
+        if n % 5 == 0:
+            services.case_decide(
+                case_id=case.pk, decision=services.Decision.CONFIRM, actor=moderator
+            )
+    client = token_client(moderator)
+
+    # when the moderator reads a page of the queue by token, filtered on open reports
+    with django_assert_max_num_queries(12) as captured:
+        response = client.get(f"{CASES}?page_size={page_size}&reason=violence")
+
+    # then it is served within the bound, whatever the page size (the 6 confirmed
+    # cases have no open report left)
+    assert response.status_code == 200
+    assert response.json()["count"] == 24
+    assert len(response.json()["results"]) == min(page_size, 24)
+    print(f"queue page of {page_size}: {len(captured.captured_queries)} queries")
+
+
+def test_case_reads_in_a_bounded_number_of_queries(django_assert_max_num_queries, moderator):
+    # given a case with 20 reports and a few decisions
+    case = reported(None, *["violence"] * 20)
+    services.case_decide(
+        case_id=case.pk, decision=services.Decision.NOTE, actor=moderator, note="a"
+    )
+    services.case_decide(case_id=case.pk, decision=services.Decision.CONFIRM, actor=moderator)
+    client = token_client(moderator)
+
+    # when the moderator reads it
+    with django_assert_max_num_queries(12) as captured:
+        response = client.get(case_url(case.pk))
+
+    # then within the bound
+    assert response.status_code == 200
+    assert len(response.json()["reports"]) == 20
+    print(f"case with 20 reports: {len(captured.captured_queries)} queries")
+
+
+# --- a case ---------------------------------------------------------------------------
+
+
+def test_case_shows_reports_with_reporter_records_and_the_audit_trail(api, moderator):
+    # given a reader who reported two images, one of whose reports a moderator dismissed
+    repeat_reader = "reader:" + uuid.uuid4().hex
+    earlier = ImageFactory()
+    services.report_create(image_id=earlier.pk, reporter_key=repeat_reader, reason="spam")
+    services.case_decide(
+        case_id=ImageCase.objects.get(image=earlier).pk,
+        decision=services.Decision.DISMISS,
+        actor=moderator,
+        note="Rien à signaler",
+    )
+    image = ImageFactory()
+    services.report_create(
+        image_id=image.pk, reporter_key=repeat_reader, reason="hate", comment="Haineux"
+    )
+    case = reported(image, "violence")
+    services.case_decide(
+        case_id=case.pk, decision=services.Decision.NOTE, actor=moderator, note="À surveiller"
+    )
+
+    # when the moderator opens the case
+    response = api.get(case_url(case.pk))
+
+    # then the reports, newest first, each with the reporter's record under a stable label
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == case.pk and body["state"] == "flagged"
+    assert [r["reason"] for r in body["reports"]] == ["violence", "hate"]
+    hate = body["reports"][1]
+    assert hate["comment"] == "Haineux"
+    assert hate["outcome"] == "open" and hate["created_at"]
+    assert hate["reporter"]["signed_in"] is False
+    assert hate["reporter"]["record"] == {"open": 1, "upheld": 0, "dismissed": 1, "expired": 0}
+    assert hate["reporter"]["label"].startswith("r-")
+    assert body["reports"][0]["reporter"]["record"]["open"] == 1
+    # the same reader carries the same label on the other case
+    other = api.get(case_url(ImageCase.objects.get(image=earlier).pk)).json()
+    assert other["reports"][0]["reporter"]["label"] == hate["reporter"]["label"]
+    assert other["reports"][0]["reporter"]["label"] != body["reports"][0]["reporter"]["label"]
+    # and the case's audit trail, naming the moderator
+    assert [(a["action"], a["actor"], a["reason"]) for a in body["actions"]] == [
+        ("note", moderator.username, "À surveiller")
+    ]
+    assert body["actions"][0]["details"] == {"previous_state": "flagged", "state": "flagged"}
+    assert body["actions"][0]["created_at"]
+    assert body["reasons"] == [{"reason": "hate", "count": 1}, {"reason": "violence", "count": 1}]
+
+
+def test_audit_trail_names_the_system_for_automatic_blocks(api):
+    # given a case the machine blocked
+    case = auto_blocked()
+
+    # when the moderator opens it
+    (action,) = api.get(case_url(case.pk)).json()["actions"]
+
+    # then the block is the system's (no actor), with its figures
+    assert action["action"] == "auto_block" and action["actor"] is None
+    assert action["details"]["threshold"] == 5
+
+
+def test_unknown_case_is_404(api):
+    assert api.get(case_url(999_999)).status_code == 404
+
+
+def test_signed_in_reporter_is_labelled_not_named(api):
+    # given a signed-in reader who reported an image
+    reader = UserFactory(username="lectrice-connue")
+    image = ImageFactory()
+    services.report_create(
+        image_id=image.pk, reporter_key=f"user:{reader.pk}", user_id=reader.pk, reason="spam"
+    )
+    case = ImageCase.objects.get(image=image)
+
+    # when the moderator opens the case
+    response = api.get(case_url(case.pk))
+
+    # then the report says a signed-in reader made it, not which one
+    (report,) = response.json()["reports"]
+    assert report["reporter"]["signed_in"] is True
+    assert "lectrice-connue" not in response.content.decode()
+    assert f"user:{reader.pk}" not in response.content.decode()
+
+
+# --- decisions ------------------------------------------------------------------------
+
+
+def decide(client: APIClient, case: ImageCase, action: str, note: str | None = None):
+    body = {"action": action} if note is None else {"action": action, "note": note}
+    return client.post(decisions_url(case.pk), body, format="json")
+
+
+def only_new_action(case: ImageCase, before: set[int]) -> ModerationAction:
+    (action,) = ModerationAction.objects.filter(image=case.image).exclude(pk__in=before)
+    return action
+
+
+def action_ids(case: ImageCase) -> set[int]:
+    return set(ModerationAction.objects.filter(image=case.image).values_list("pk", flat=True))
+
+
+def assert_answer_is_the_action(response, action: ModerationAction, moderator) -> None:
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["id"] == action.pk
+    assert body["action"] == action.action
+    assert body["actor"] == moderator.username
+    assert body["image"] == action.image_id
+    assert action.actor == moderator
+
+
+def test_confirm_keeps_the_block_upholds_reports_and_writes_one_action(api, moderator):
+    # given a case the machine blocked
+    case = auto_blocked()
+    before = action_ids(case)
+
+    # when the moderator confirms it, with a reason
+    response = decide(api, case, "confirm", "Violence explicite")
+
+    # then the case is blocked for good, its reports upheld, and one action names the moderator
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(response, action, moderator)
+    assert (action.action, action.reason) == (ActionKind.CONFIRM, "Violence explicite")
+    assert response.json()["details"]["upheld_reports"] == 5
+    case.refresh_from_db()
+    assert case.state == CaseState.BLOCKED
+    assert (case.reviewed_by, case.reviewed_at is not None) == (moderator, True)
+    assert Image.objects.get(pk=case.image_id).is_blocked
+    assert set(Report.objects.filter(image=case.image).values_list("outcome", flat=True)) == {
+        ReportOutcome.UPHELD
+    }
+
+
+def test_restore_shows_the_image_again_and_dismisses_its_reports(api, moderator):
+    # given a case the machine blocked
+    case = auto_blocked()
+    before = action_ids(case)
+
+    # when the moderator restores it
+    response = decide(api, case, "restore")
+
+    # then the image is visible, the reports dismissed, the counts reset, one action
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(response, action, moderator)
+    assert action.action == ActionKind.RESTORE
+    case.refresh_from_db()
+    assert case.state == CaseState.RESTORED
+    assert (case.open_report_count, case.score, case.blocked_at) == (0, 0, None)
+    assert Image.objects.get(pk=case.image_id).visibility == Image.Visibility.VISIBLE
+    assert set(Report.objects.filter(image=case.image).values_list("outcome", flat=True)) == {
+        ReportOutcome.DISMISSED
+    }
+
+
+def test_dismiss_closes_open_reports_without_changing_visibility(api, moderator):
+    # given a flagged case with three open reports
+    case = reported(None, "spam", "spam", "spam")
+    before = action_ids(case)
+
+    # when the moderator dismisses them
+    response = decide(api, case, "dismiss")
+
+    # then the reports are dismissed, the counts reset, the image untouched, one action
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(response, action, moderator)
+    assert action.action == ActionKind.DISMISS
+    case.refresh_from_db()
+    assert (case.state, case.open_report_count, case.score) == (CaseState.FLAGGED, 0, 0)
+    assert Image.objects.get(pk=case.image_id).visibility == Image.Visibility.VISIBLE
+    assert not Report.objects.filter(image=case.image, outcome=ReportOutcome.OPEN).exists()
+
+
+def test_protect_then_unprotect(api, moderator):
+    # given a flagged case
+    case = reported(None, "spam")
+    before = action_ids(case)
+
+    # when the moderator protects it
+    protected = decide(api, case, "protect", "Photo d'archive")
+
+    # then it is protected, with one action
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(protected, action, moderator)
+    assert action.action == ActionKind.PROTECT
+    case.refresh_from_db()
+    assert case.protected is True
+
+    # and when they unprotect it
+    before = action_ids(case)
+    unprotected = decide(api, case, "unprotect")
+
+    # then it is not protected any more, with one more action
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(unprotected, action, moderator)
+    assert action.action == ActionKind.UNPROTECT
+    case.refresh_from_db()
+    assert case.protected is False
+
+
+def test_note_writes_one_action_and_changes_nothing_else(api, moderator):
+    # given a flagged case
+    case = reported(None, "spam", "spam")
+    before = action_ids(case)
+
+    # when the moderator adds a note
+    response = decide(api, case, "note", "  Vu avec la rédaction  ")
+
+    # then one note action with the text, and the case is not marked reviewed
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(response, action, moderator)
+    assert (action.action, action.reason) == (ActionKind.NOTE, "Vu avec la rédaction")
+    case.refresh_from_db()
+    assert (case.state, case.open_report_count, case.reviewed_by) == (CaseState.FLAGGED, 2, None)
+
+
+@pytest.mark.parametrize(
+    ("setup", "action", "message_part"),
+    [
+        pytest.param(lambda m: reported(None, "spam"), "restore", "restor", id="restore-visible"),
+        pytest.param(lambda m: _confirmed(m), "confirm", "confirm", id="confirm-already-confirmed"),
+        pytest.param(lambda m: reported(None, "spam"), "unprotect", "protect", id="unprotect"),
+        pytest.param(lambda m: auto_blocked(), "protect", "restor", id="protect-blocked"),
+        pytest.param(lambda m: _dismissed(m), "dismiss", "dismiss", id="dismiss-nothing-open"),
+    ],
+)
+def test_decision_that_does_not_apply_is_409_and_writes_nothing(
+    api, moderator, setup, action, message_part
+):
+    # given a case the decision does not apply to
+    case = setup(moderator)
+    state = ImageCase.objects.filter(pk=case.pk).values().get()
+    before = action_ids(case)
+
+    # when the moderator sends it
+    with translation_en(api):
+        response = decide(api, case, action)
+
+    # then 409 with the reason, and nothing changed or written
+    assert response.status_code == 409
+    assert message_part in response.json()["detail"].lower()
+    assert ImageCase.objects.filter(pk=case.pk).values().get() == state
+    assert action_ids(case) == before
+
+
+def _confirmed(moderator) -> ImageCase:
+    case = auto_blocked()
+    services.case_decide(case_id=case.pk, decision=services.Decision.CONFIRM, actor=moderator)
+    return case
+
+
+def _dismissed(moderator) -> ImageCase:
+    case = reported(None, "spam")
+    services.case_decide(case_id=case.pk, decision=services.Decision.DISMISS, actor=moderator)
+    return case
+
+
+class translation_en:
+    """Ask for English answers, so the test reads the message it checks."""
+
+    def __init__(self, client: APIClient):
+        self.client = client
+
+    def __enter__(self):
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def __exit__(self, *exc):
+        self.client.defaults.pop("HTTP_ACCEPT_LANGUAGE", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"action": "delete"}, "action", id="unknown-action"),
+        pytest.param({}, "action", id="no-action"),
+        pytest.param({"action": "note"}, "note", id="note-without-text"),
+        pytest.param({"action": "note", "note": "   "}, "note", id="note-blank"),
+        pytest.param({"action": "confirm", "note": "x" * 2001}, "note", id="note-too-long"),
+        pytest.param(["confirm"], "non_field_errors", id="not-an-object"),
+    ],
+)
+def test_bad_decision_is_400_with_field_errors_and_writes_nothing(api, body, field):
+    # given a case the machine blocked
+    case = auto_blocked()
+    before = action_ids(case)
+
+    # when the moderator sends a malformed decision
+    response = api.post(decisions_url(case.pk), body, format="json")
+
+    # then 400 naming the field, and nothing written
+    assert response.status_code == 400
+    assert field in response.json()
+    assert action_ids(case) == before
+    case.refresh_from_db()
+    assert case.state == CaseState.AUTO_BLOCKED
+
+
+def test_decision_on_unknown_case_is_404(api):
+    response = api.post(decisions_url(999_999), {"action": "confirm"}, format="json")
+    assert response.status_code == 404
+    assert not ModerationAction.objects.exists()
+
+
+def test_decision_body_that_is_not_json_is_415(api):
+    case = auto_blocked()
+    response = api.post(decisions_url(case.pk), "action=confirm", content_type="text/plain")
+    assert response.status_code == 415
+
+
+# --- the audit log --------------------------------------------------------------------
+
+
+def test_audit_log_is_newest_first_and_filterable(api, moderator):
+    # given a machine block, a confirmation by one moderator, a note by another, a policy change
+    other = make_moderator("autre-moderateur")
+    blocked = auto_blocked()
+    services.case_decide(case_id=blocked.pk, decision=services.Decision.CONFIRM, actor=moderator)
+    noted = reported(None, "spam")
+    services.case_decide(
+        case_id=noted.pk, decision=services.Decision.NOTE, actor=other, note="Voir demain"
+    )
+    services.policy_save(source_id=None, threshold=4, window_days=30, actor=moderator)
+
+    # when the moderator reads the log, whole and filtered
+    whole = api.get(ACTIONS).json()
+    by_action = api.get(f"{ACTIONS}?action=confirm").json()
+    by_image = api.get(f"{ACTIONS}?image={blocked.image_id}").json()
+    by_actor = api.get(f"{ACTIONS}?actor=autre-moderateur").json()
+
+    # then newest first, each filter narrowing it
+    assert [(a["action"], a["actor"]) for a in whole["results"]] == [
+        ("policy_change", moderator.username),
+        ("note", "autre-moderateur"),
+        ("confirm", moderator.username),
+        ("auto_block", None),
+    ]
+    assert whole["results"][0]["image"] is None
+    assert whole["results"][0]["details"]["after"] == {"threshold": 4, "window_days": 30}
+    assert [a["action"] for a in by_action["results"]] == ["confirm"]
+    assert [a["action"] for a in by_image["results"]] == ["confirm", "auto_block"]
+    assert [(a["action"], a["reason"]) for a in by_actor["results"]] == [("note", "Voir demain")]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("action=erase", "action"), ("image=abc", "image"), ("image=0", "image")],
+)
+def test_audit_log_refuses_bad_filters(api, query, field):
+    response = api.get(f"{ACTIONS}?{query}")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+# --- nothing about the reporters leaks --------------------------------------------------
+
+
+def test_no_answer_carries_a_reporter_key_or_ip_hash(api, moderator):
+    # given a case reported by anonymous and signed-in readers, all with an IP hash
+    reader = UserFactory()
+    case = reported(None, "violence", "spam", "hate", "violence")
+    services.report_create(
+        image_id=case.image_id,
+        reporter_key=f"user:{reader.pk}",
+        user_id=reader.pk,
+        reason="nudity",
+        ip_hash=IP_HASH,
+    )
+    services.case_auto_block(image_id=case.image_id)
+    keys = list(Report.objects.values_list("reporter_key", flat=True))
+    assert len(keys) == 5
+
+    # when the moderator reads everything the API offers about it, and decides
+    answers = [
+        api.get(CASES),
+        api.get(case_url(case.pk)),
+        api.get(ACTIONS),
+        decide(api, case, "confirm"),
+        api.get(case_url(case.pk)),
+        api.get(ACTIONS),
+    ]
+
+    # then no answer carries a reporter key (nor the uuid in it) nor the IP hash
+    for response in answers:
+        assert response.status_code in (200, 201)
+        text = response.content.decode()
+        assert IP_HASH not in text
+        assert "ip_hash" not in text and "reporter_key" not in text
+        for key in keys:
+            assert key not in text
+            if key.startswith("reader:"):
+                assert key.removeprefix("reader:") not in text
