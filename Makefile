@@ -2,7 +2,8 @@
 #   make venv      .venv with Python 3.11 + requirements-dev.txt (re-installs when they change)
 #   make messages  compile gettext catalogs (needs gettext when there are .po files)
 #   make run       SQLite + demo data + Redis, then web, worker and beat under honcho
-#   make test      lint, pytest on PostgreSQL (with the browser tests), pytest -m portable on SQLite
+#   make test      lint, OpenAPI schema check, pytest on PostgreSQL (with the browser tests),
+#                  pytest -m portable on SQLite
 #   make lint      ruff check + ruff format --check
 #   make format    ruff check --fix + ruff format
 
@@ -52,6 +53,8 @@ test: venv messages
 	@scripts/ensure-chromium
 	ruff check .
 	ruff format --check .
+	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) \
+	    python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)
 	DATABASE_URL=$(PORTABLE_DATABASE_URL) $(TEST_ENV) pytest -m portable $(PYTEST_ARGS) \
 	    || [[ $$? == $(PORTABLE_OK_RC) ]]
