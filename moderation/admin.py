@@ -1,0 +1,598 @@
+"""The moderators' workspace in Django admin.
+
+The queue is the ImageCase changelist. Cases are never edited through a form:
+every state change is a decision (an admin action or a button on the case
+page) that goes through `services.case_decide` and writes one audit row.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST, require_safe
+
+from articles.models import Image, Source
+from moderation import selectors, services
+from moderation.models import (
+    BLOCKED_STATES,
+    CaseState,
+    ImageCase,
+    ModerationAction,
+    Policy,
+    Reason,
+    Report,
+    ReportOutcome,
+)
+from moderation.services import Decision, DecisionError
+
+THUMBNAIL_BOX = (96, 72)
+LARGE_BOX = (720, 540)
+NOTE_MAX_LENGTH = 2000
+
+DECISION_LABELS = {
+    Decision.CONFIRM: _("Confirm the block"),
+    Decision.RESTORE: _("Restore"),
+    Decision.DISMISS: _("Dismiss the reports"),
+    Decision.PROTECT: _("Protect"),
+    Decision.UNPROTECT: _("Unprotect"),
+    Decision.NOTE: _("Add a note"),
+}
+
+
+def _fit(image: Image, box: tuple[int, int]) -> tuple[int, int]:
+    """The image's size scaled down (never up) to fit in box, for width/height."""
+    if not image.width or not image.height:
+        return box
+    scale = min(box[0] / image.width, box[1] / image.height, 1)
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
+
+
+def _reason_label(reason: str) -> str:
+    return Reason(reason).label if reason in Reason.values else reason
+
+
+def _decision_error_text(error: DecisionError) -> str:
+    return str(error.args[0]) if error.args else str(error)
+
+
+# --- the queue -----------------------------------------------------------------------
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("needs_review", _("needs review")),
+            ("blocked", _("blocked")),
+            ("restored", _("restored")),
+            ("protected", _("protected")),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "needs_review":
+                return selectors.case_queue_filter(queryset, needs_review=True)
+            case "blocked":
+                # Blocked by the machine or by a moderator.
+                return queryset.filter(state__in=BLOCKED_STATES)
+            case "restored":
+                return selectors.case_queue_filter(queryset, state=CaseState.RESTORED)
+            case "protected":
+                return queryset.filter(protected=True)
+        return queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return list(Source.objects.order_by("name").values_list("slug", "name"))
+
+    def queryset(self, request, queryset):
+        return selectors.case_queue_filter(queryset, source=self.value())
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = _("reason (open reports)")
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return Reason.choices
+
+    def queryset(self, request, queryset):
+        return selectors.case_queue_filter(queryset, reason=self.value())
+
+
+class CaseChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # Evaluate the page once (the template iterates this same, now cached,
+        # queryset) and fetch the reasons of all its cases in one query.
+        cases = list(self.result_list)
+        breakdown = selectors.reason_breakdown(image_ids=[case.image_id for case in cases])
+        for case in cases:
+            case.reason_counts = breakdown[case.image_id]
+
+
+@admin.register(ImageCase)
+class ImageCaseAdmin(admin.ModelAdmin):
+    list_display = [
+        "thumbnail",
+        "article_and_source",
+        "state_display",
+        "reporters",
+        "score",
+        "reasons",
+        "first_reported_at",
+        "last_reported_at",
+        "since_block",
+    ]
+    list_display_links = ["thumbnail", "article_and_source"]
+    list_filter = [
+        QueueFilter,
+        SourceFilter,
+        ReasonFilter,
+        ("last_reported_at", admin.DateFieldListFilter),
+    ]
+    # The same relations case_queue_list() selects: the admin would otherwise
+    # replace them with a select_related() of its own.
+    list_select_related = ["image__article__source", "reviewed_by"]
+    search_fields = ["image__article__title", "image__caption"]
+    search_help_text = _("Article title or image caption.")
+    list_per_page = 50
+    actions = ["confirm", "restore", "dismiss", "protect", "unprotect"]
+
+    fieldsets = [
+        (None, {"fields": ["image_large"]}),
+        (_("Image"), {"fields": ["article_link", "source_name", "caption"]}),
+        (
+            _("Case"),
+            {
+                "fields": [
+                    "state",
+                    "protected",
+                    "needs_review_display",
+                    "open_report_count",
+                    "score",
+                    "threshold_display",
+                    "first_reported_at",
+                    "last_reported_at",
+                    "blocked_at",
+                    "reviewed_by",
+                    "reviewed_at",
+                ]
+            },
+        ),
+    ]
+    # State changes only through decisions: nothing on the case page is a form field.
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+    change_form_template = "admin/moderation/imagecase/change_form.html"
+
+    # --- permissions
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A case opens with an image's first report (services.report_create).
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Not even superusers: a change form would bypass the audit log.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.decide_imagecase")
+
+    # --- reads
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImageCase]:
+        return selectors.case_queue_list()
+
+    def get_ordering(self, request: HttpRequest) -> Iterable[str]:
+        # The changelist re-applies an ordering of its own: keep the selector's
+        # (awaiting review first, then by score).
+        return list(selectors.case_queue_list().query.order_by)
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return CaseChangeList
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        # The case page shows every report and the audit trail: fetch them with it.
+        try:
+            return selectors.case_get(case_id=int(object_id))
+        except (ValueError, ImageCase.DoesNotExist):
+            return None
+
+    # --- the queue's columns
+
+    @admin.display(description=_("image"))
+    def thumbnail(self, case: ImageCase) -> str:
+        return self._image_tag(case, THUMBNAIL_BOX, css_class="case-thumbnail")
+
+    @admin.display(description=_("article and source"), ordering="image__article__title")
+    def article_and_source(self, case: ImageCase) -> str:
+        article = case.image.article
+        return format_html("{}<br><small>{}</small>", article.title, article.source.name)
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, case: ImageCase) -> str:
+        badges = []
+        if getattr(case, "needs_review", False):
+            badges.append(_("needs review"))
+        if case.protected:
+            badges.append(_("protected"))
+        return format_html(
+            "{}{}",
+            case.get_state_display(),
+            format_html_join(
+                "", '<br><small class="case-badge">{}</small>', ((b,) for b in badges)
+            ),
+        )
+
+    @admin.display(description=_("distinct reporters"), ordering="open_report_count")
+    def reporters(self, case: ImageCase) -> int:
+        return case.open_report_count
+
+    @admin.display(description=_("reasons"))
+    def reasons(self, case: ImageCase) -> str:
+        counts = getattr(case, "reason_counts", [])
+        return " · ".join(f"{_reason_label(reason)} {n}" for reason, n in counts) or "—"
+
+    @admin.display(description=_("blocked for"), ordering="blocked_at")
+    def since_block(self, case: ImageCase) -> str:
+        if case.state not in BLOCKED_STATES or case.blocked_at is None:
+            return "—"
+        return timesince(case.blocked_at)
+
+    # --- the case page's fields
+
+    @admin.display(description=_("image"))
+    def image_large(self, case: ImageCase) -> str:
+        return self._image_tag(case, LARGE_BOX, css_class="case-image")
+
+    @admin.display(description=_("article"))
+    def article_link(self, case: ImageCase) -> str:
+        article = case.image.article
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}">{}</a>)',
+            reverse("admin:articles_article_change", args=[article.pk]),
+            article.title,
+            reverse("article-detail", kwargs={"slug": article.slug}),
+            _("public page"),
+        )
+
+    @admin.display(description=_("source"))
+    def source_name(self, case: ImageCase) -> str:
+        return case.image.article.source.name
+
+    @admin.display(description=_("caption"))
+    def caption(self, case: ImageCase) -> str:
+        return case.image.caption or "—"
+
+    @admin.display(description=_("needs review"), boolean=True)
+    def needs_review_display(self, case: ImageCase) -> bool:
+        return bool(getattr(case, "needs_review", False))
+
+    @admin.display(description=_("threshold"))
+    def threshold_display(self, case: ImageCase) -> int | None:
+        return getattr(case, "threshold", None)
+
+    def _image_tag(self, case: ImageCase, box: tuple[int, int], *, css_class: str) -> str:
+        if not case.image.original:
+            return "—"
+        width, height = _fit(case.image, box)
+        return format_html(
+            '<img src="{}" alt="{}" width="{}" height="{}" class="{}" loading="lazy">',
+            reverse("admin:moderation_imagecase_image", args=[case.pk]),
+            case.image.caption,
+            width,
+            height,
+            css_class,
+        )
+
+    # --- the case page
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self._case_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _case_context(self, request: HttpRequest, case: ImageCase) -> dict:
+        reports = list(case.image.reports.all())
+        records = selectors.reporter_records(
+            reporter_keys=sorted({report.reporter_key for report in reports})
+        )
+        preserved = {
+            "preserved_filters": self.get_preserved_filters(request),
+            "opts": self.opts,
+        }
+        decisions = []
+        if self.has_decide_permission(request):
+            decisions = [
+                {
+                    "value": decision.value,
+                    "label": DECISION_LABELS[decision],
+                    "url": add_preserved_filters(
+                        preserved,
+                        reverse(
+                            "admin:moderation_imagecase_decide",
+                            args=[case.pk, decision.value],
+                        ),
+                    ),
+                }
+                for decision in Decision
+            ]
+        actions = list(case.image.moderation_actions.all())
+        for action in actions:
+            action.details_text = json.dumps(action.details, ensure_ascii=False, sort_keys=True)
+        return {
+            "case_reports": [
+                {
+                    "report": report,
+                    "reporter": _reporter_label(report),
+                    "record": _record_text(records.get(report.reporter_key, {})),
+                }
+                for report in reports
+            ],
+            "case_actions": actions,
+            "decisions": decisions,
+            # Enter in the form without a button adds a note, never a block.
+            "note_url": next((d["url"] for d in decisions if d["value"] == Decision.NOTE), ""),
+            "note_max_length": NOTE_MAX_LENGTH,
+        }
+
+    # --- the staff image view and the decision buttons
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:object_id>/image/",
+                wrap(require_safe(self.image_view)),
+                name="{}_{}_image".format(*info),
+            ),
+            path(
+                "<int:object_id>/decide/<str:decision>/",
+                wrap(require_POST(self.decide_view)),
+                name="{}_{}_decide".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def image_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The case's image, blocked or not, for staff who may see the queue.
+
+        The public media view answers 404 for a blocked file; moderators still
+        need to see what they judge. admin_view makes the answer uncacheable.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        name = (
+            ImageCase.objects.filter(pk=object_id).values_list("image__original", flat=True).first()
+        )
+        if not name:
+            raise Http404
+        storage = Image._meta.get_field("original").storage
+        try:
+            file = storage.open(name, "rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(file)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def decide_view(self, request: HttpRequest, object_id: int, decision: str) -> HttpResponse:
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        try:
+            decision = Decision(decision)
+        except ValueError:
+            raise Http404 from None
+        change_url = add_preserved_filters(
+            {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+            reverse("admin:moderation_imagecase_change", args=[object_id]),
+        )
+        note = request.POST.get("note", "").strip()
+        if len(note) > NOTE_MAX_LENGTH:
+            messages.error(
+                request,
+                _("A note can be at most %(max)d characters long.") % {"max": NOTE_MAX_LENGTH},
+            )
+            return HttpResponseRedirect(change_url)
+        try:
+            services.case_decide(
+                case_id=object_id, decision=decision, actor=request.user, note=note
+            )
+        except ImageCase.DoesNotExist:
+            raise Http404 from None
+        except DecisionError as error:
+            messages.error(request, _decision_error_text(error))
+        else:
+            messages.success(
+                request, _("%(decision)s: done.") % {"decision": DECISION_LABELS[decision]}
+            )
+        return HttpResponseRedirect(change_url)
+
+    # --- admin actions: the same decisions on the selected cases
+
+    def _decide_each(self, request: HttpRequest, queryset: QuerySet, decision: Decision) -> None:
+        done = 0
+        refused: dict[str, list[int]] = defaultdict(list)
+        for case_id in queryset.values_list("pk", flat=True):
+            try:
+                services.case_decide(case_id=case_id, decision=decision, actor=request.user)
+            except ImageCase.DoesNotExist:
+                refused[str(_("The case no longer exists."))].append(case_id)
+            except DecisionError as error:
+                refused[_decision_error_text(error)].append(case_id)
+            else:
+                done += 1
+        label = DECISION_LABELS[decision]
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(decision)s: %(count)d case.",
+                    "%(decision)s: %(count)d cases.",
+                    done,
+                )
+                % {"decision": label, "count": done},
+                messages.SUCCESS,
+            )
+        for reason, case_ids in refused.items():
+            self.message_user(
+                request,
+                ngettext(
+                    "%(decision)s refused for case %(ids)s: %(reason)s",
+                    "%(decision)s refused for cases %(ids)s: %(reason)s",
+                    len(case_ids),
+                )
+                % {
+                    "decision": label,
+                    "ids": ", ".join(f"#{case_id}" for case_id in case_ids),
+                    "reason": reason,
+                },
+                messages.ERROR,
+            )
+
+    @admin.action(description=_("Confirm the block of the selected cases"), permissions=["decide"])
+    def confirm(self, request, queryset):
+        self._decide_each(request, queryset, Decision.CONFIRM)
+
+    @admin.action(description=_("Restore the selected images"), permissions=["decide"])
+    def restore(self, request, queryset):
+        self._decide_each(request, queryset, Decision.RESTORE)
+
+    @admin.action(
+        description=_("Dismiss the open reports of the selected cases"), permissions=["decide"]
+    )
+    def dismiss(self, request, queryset):
+        self._decide_each(request, queryset, Decision.DISMISS)
+
+    @admin.action(description=_("Protect the selected images"), permissions=["decide"])
+    def protect(self, request, queryset):
+        self._decide_each(request, queryset, Decision.PROTECT)
+
+    @admin.action(description=_("Unprotect the selected images"), permissions=["decide"])
+    def unprotect(self, request, queryset):
+        self._decide_each(request, queryset, Decision.UNPROTECT)
+
+
+def _reporter_label(report: Report) -> str:
+    if report.user is not None:
+        return report.user.get_username()
+    # An anonymous reader's id: the start is enough to tell readers apart.
+    kind, _sep, key = report.reporter_key.partition(":")
+    return f"{kind} {key[:8]}" if key else report.reporter_key
+
+
+def _record_text(record: dict[str, int]) -> str:
+    """A reporter's reports by outcome: "open 1 · upheld 3"."""
+    parts = [
+        f"{ReportOutcome(outcome).label} {n}"
+        for outcome, n in record.items()
+        if n and outcome in ReportOutcome.values
+    ]
+    return " · ".join(parts) or "—"
+
+
+# --- the audit log, reports and policies ---------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable by whoever has the view permission; never added, changed or
+    deleted in admin, by anyone, superusers included."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+def _case_link(image: Image | None) -> str:
+    if image is None:
+        return "—"
+    case = getattr(image, "case", None)
+    if case is None:
+        return str(image)
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:moderation_imagecase_change", args=[case.pk]), image
+    )
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "case_link", "actor_display", "reason", "details"]
+    list_filter = ["action", ("actor", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["actor", "image__case"]
+    date_hierarchy = "created_at"
+    search_fields = ["reason"]
+    fields = ["created_at", "action", "image", "actor", "reason", "details"]
+    readonly_fields = fields
+
+    @admin.display(description=_("image"), ordering="image")
+    def case_link(self, action: ModerationAction) -> str:
+        return _case_link(action.image)
+
+    @admin.display(description=_("actor"), ordering="actor")
+    def actor_display(self, action: ModerationAction) -> str:
+        return action.actor.get_username() if action.actor else _("system")
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case_link", "reason", "outcome", "comment", "reporter_key"]
+    list_filter = ["reason", "outcome", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["image__case"]
+    search_fields = ["reporter_key", "comment"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("image"), ordering="image")
+    def case_link(self, report: Report) -> str:
+        return _case_link(report.image)
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "source", "threshold", "window_days", "updated_at"]
+    list_select_related = ["source"]
+    fields = ["source", "threshold", "window_days"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # A policy belongs to its scope; another scope gets a policy of its own.
+        return ["source"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A policy is changed (and the change logged), never removed without a trace.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Policy, form, change: bool) -> None:
+        # Through the service, which logs the change; never obj.save().
+        saved = services.policy_save(
+            source_id=obj.source_id,
+            threshold=obj.threshold,
+            window_days=obj.window_days,
+            actor=request.user,
+        )
+        obj.pk = saved.pk
+        obj.updated_at = saved.updated_at
