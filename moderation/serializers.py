@@ -1,3 +1,4 @@
+from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -124,19 +125,35 @@ ActionFilterErrorsSerializer = field_errors_serializer(
 # --- moderators: output -------------------------------------------------------------
 
 
-class CaseImageSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="Null for a blocked image.")
+class CaseImageSerializer(serializers.Serializer):
+    """The case's image."""
 
-    class Meta:
-        model = Image
-        fields = ["id", "url", "caption", "visibility"]
+    # Serializes the case (source="*"): a blocked image's staff address is the case's.
 
-    def get_url(self, image: Image) -> str | None:
-        # Moderators get no more than readers here: a blocked file is not served.
-        if image.is_blocked or not image.original:
+    id = serializers.IntegerField(source="image.id")
+    url = serializers.SerializerMethodField(
+        help_text="The public file while the image is visible; once blocked, the admin's "
+        "staff-only view of it (session sign-in), or null where the admin is not served."
+    )
+    caption = serializers.CharField(source="image.caption")
+    visibility = serializers.ChoiceField(
+        source="image.visibility", choices=Image.Visibility.choices
+    )
+
+    def get_url(self, case: ImageCase) -> str | None:
+        image = case.image
+        if not image.original:
             return None
+        if image.is_blocked:
+            # The public media view answers 404 for a blocked file; moderators
+            # judge it through the admin's view, which checks who asks.
+            try:
+                url = reverse("admin:moderation_imagecase_image", args=[case.pk])
+            except NoReverseMatch:
+                return None
+        else:
+            url = image.original.url
         request = self.context.get("request")
-        url = image.original.url
         return request.build_absolute_uri(url) if request else url
 
 
@@ -156,10 +173,12 @@ class ReasonCountSerializer(serializers.Serializer):
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    """One row of the queue. `reasons` comes from the view's context
-    (`reasons`: {image_id: [(reason, n), …]}, one query for the page)."""
+    """One case of the moderation queue."""
 
-    image = CaseImageSerializer(read_only=True)
+    # `reasons` reads the view's context: {image_id: [(reason, n), …]}, one
+    # query for the whole page (selectors.reason_breakdown).
+
+    image = CaseImageSerializer(source="*", read_only=True)
     article = CaseArticleSerializer(source="image.article", read_only=True)
     source = CaseSourceSerializer(source="image.article.source", read_only=True)
     needs_review = serializers.BooleanField(read_only=True)
@@ -215,10 +234,10 @@ class ReporterSerializer(serializers.Serializer):
 
 
 class CaseReportSerializer(serializers.ModelSerializer):
-    """A report as moderators see it: never the reporter key nor the IP hash.
+    """A report as moderators see it: the reporter is a pseudonym with a record."""
 
-    The reporters' records come from the view's context (`reporter_records`).
-    """
+    # Never the reporter key nor the IP hash. The records come from the view's
+    # context (`reporter_records`, one query for all the case's reporters).
 
     reporter = serializers.SerializerMethodField()
 
@@ -250,8 +269,9 @@ class ActionSerializer(serializers.ModelSerializer):
 
 
 class CaseDetailSerializer(CaseSerializer):
-    """A case with its reports and its audit trail (both prefetched by
-    `selectors.case_get`, newest first)."""
+    """A case with its reports and its audit trail, newest first."""
+
+    # Both prefetched by selectors.case_get.
 
     reports = CaseReportSerializer(source="image.reports", many=True, read_only=True)
     actions = ActionSerializer(source="image.moderation_actions", many=True, read_only=True)

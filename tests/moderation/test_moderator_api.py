@@ -1,9 +1,11 @@
 """The moderators' API: /api/moderation/cases/, a case, decisions, the audit log."""
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -259,9 +261,7 @@ def test_queue_item_carries_the_case_its_image_article_source_and_reasons(api, m
     assert item["reviewed_by"] is None and item["reviewed_at"] is None
 
 
-def test_blocked_image_has_no_url_in_the_queue_and_a_reviewed_case_names_its_moderator(
-    api, moderator
-):
+def test_blocked_image_is_shown_to_moderators_through_the_admin_only(api, moderator):
     # given an image the machine blocked, then a moderator confirmed
     case = auto_blocked()
     services.case_decide(case_id=case.pk, decision=services.Decision.CONFIRM, actor=moderator)
@@ -269,9 +269,18 @@ def test_blocked_image_has_no_url_in_the_queue_and_a_reviewed_case_names_its_mod
     # when the moderator reads the queue
     (item,) = api.get(CASES).json()["results"]
 
-    # then the blocked file's address is not given out, and the review is named
+    # then the image's address is the admin's staff-only view, not the public file
     assert item["image"]["visibility"] == "blocked"
-    assert item["image"]["url"] is None
+    url = item["image"]["url"]
+    assert urlsplit(url).path == reverse("admin:moderation_imagecase_image", args=[case.pk])
+    # which the moderator's session may open, a reader may not, and the file stays 404
+    shown = api.get(url)
+    assert shown.status_code == 200
+    with case.image.original.open("rb") as original:
+        assert b"".join(shown.streaming_content) == original.read()
+    assert APIClient().get(url).status_code == 302
+    assert APIClient().get(case.image.original.url).status_code == 404
+    # and the review is named
     assert item["state"] == "blocked"
     assert item["blocked_at"] is not None
     assert item["reviewed_by"] == moderator.username
