@@ -1,9 +1,9 @@
-"""Celery adapters: take ids, call a service. Both tasks are idempotent, which
+"""Celery adapters: take ids, call a service. Every task is idempotent, which
 is what makes acks_late and redelivery safe."""
 
 from celery import shared_task
 
-from moderation import services
+from moderation import notifications, services
 
 
 @shared_task(name="moderation.tasks.auto_block", acks_late=True)
@@ -14,3 +14,26 @@ def auto_block(image_id: int) -> bool:
 @shared_task(name="moderation.tasks.sweep_due_blocks", acks_late=True)
 def sweep_due_blocks() -> int:
     return len(services.sweep_due_blocks())
+
+
+# --- emails to the moderators ----------------------------------------------------------
+# Each sends at most one email per event (a claim row with a unique key, see
+# moderation.notifications), which is what makes acks_late and the retries safe.
+# A send that fails gives its claim back and is retried: OSError covers the
+# mail server being unreachable, timing out or refusing (SMTPException).
+_MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": 30, "max_retries": 5}
+
+
+@shared_task(name="moderation.tasks.notify_first_report", acks_late=True, **_MAIL_RETRY)
+def notify_first_report(report_id: int) -> bool:
+    return notifications.first_report_notify(report_id=report_id)
+
+
+@shared_task(name="moderation.tasks.notify_auto_block", acks_late=True, **_MAIL_RETRY)
+def notify_auto_block(action_id: int) -> bool:
+    return notifications.auto_block_notify(action_id=action_id)
+
+
+@shared_task(name="moderation.tasks.send_review_digest", acks_late=True, **_MAIL_RETRY)
+def send_review_digest() -> bool:
+    return notifications.review_digest_send()

@@ -6,6 +6,7 @@ Every knob an operator may turn is listed in the README's Configuration section.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -174,6 +175,28 @@ READER_COOKIE_NAME = env_str("READER_COOKIE_NAME", "signalement_reader")
 READER_COOKIE_MAX_AGE = env_int("READER_COOKIE_MAX_AGE", 365 * 24 * 3600, minimum=60)
 READER_COOKIE_SECURE = env_bool("READER_COOKIE_SECURE", not DEBUG)
 
+# --- Email to the moderators ----------------------------------------------
+# The console backend prints mail in the worker's output; production sets
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the server.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Well under the tasks' soft time limit: a hung mail server fails the send, and
+# the task retries it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Signalement <signalement@localhost>")
+EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "[Signalement] ")
+# Addresses mailed besides the active members of the Moderators group.
+MODERATION_NOTIFY_EMAILS = env_list("MODERATION_NOTIFY_EMAILS", [])
+# Emails link to the admin's case pages under this address.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The daily digest of what waits for review, at this local time (HH:MM, in
+# TIME_ZONE); empty turns it off.
+MODERATION_DIGEST_TIME = env_str("MODERATION_DIGEST_TIME", "07:00").strip()
+
 # --- Celery ---------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
@@ -214,6 +237,22 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
     },
 }
+# Beat reads crontab entries in local time: the digest goes out at 07:00 Paris time.
+CELERY_TIMEZONE = TIME_ZONE
+if MODERATION_DIGEST_TIME:
+    try:
+        _digest_hour, _digest_minute = (int(part) for part in MODERATION_DIGEST_TIME.split(":"))
+        CELERY_BEAT_SCHEDULE["moderation-review-digest"] = {
+            "task": "moderation.tasks.send_review_digest",
+            "schedule": crontab(hour=_digest_hour, minute=_digest_minute),
+            # A digest that could not go out within 5 hours is dropped, not sent late
+            # (the next one says everything it would have said).
+            "options": {"expires": 5 * 3600.0},
+        }
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"MODERATION_DIGEST_TIME must be HH:MM or empty, got {MODERATION_DIGEST_TIME!r}"
+        ) from None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {
