@@ -112,8 +112,10 @@ def report_create(
                 _INSERT_REPORT_SQL,
                 [image_id, reporter_key, user_id, ip_hash, reason, comment, weight, now],
             )
-            if cursor.fetchone() is None:
+            inserted = cursor.fetchone()
+            if inserted is None:
                 return ReportReceipt(result=ReportResult.REPEAT)
+            report_id = inserted[0]
             cursor.execute(_COUNT_REPORT_SQL, [image_id, weight, now, now])
             _case_id, count, score, state, protected = cursor.fetchone()
 
@@ -129,6 +131,14 @@ def report_create(
         )
         if due:
             transaction.on_commit(lambda: _enqueue_auto_block(image_id=image_id))
+        # A count of 1 means this report found the case without open reports: its
+        # first ever, or the first since they were all closed (restore, dismissal,
+        # expiry). The atomic count gives exactly one such report per episode. A
+        # protected image waits for nobody's review, so nobody is mailed.
+        if count == 1 and state in BLOCKABLE_STATES and not protected:
+            transaction.on_commit(
+                lambda: _enqueue_notification(task_name="notify_first_report", object_id=report_id)
+            )
 
     return ReportReceipt(
         result=ReportResult.CREATED, open_report_count=count, score=score, block_enqueued=due
@@ -158,6 +168,18 @@ def _enqueue_auto_block(*, image_id: int) -> None:
         logger.exception(
             "could not enqueue auto_block for image %s; the sweeper will block it", image_id
         )
+
+
+def _enqueue_notification(*, task_name: str, object_id: int) -> None:
+    # Imported here: tasks import this module.
+    from moderation import tasks
+
+    try:
+        getattr(tasks, task_name).delay(object_id)
+    except Exception:
+        # An email must never cost a reader their report or undo a block: both
+        # are committed, and the case is in the admin queue either way.
+        logger.exception("could not enqueue %s(%s); no email for it", task_name, object_id)
 
 
 class BlockVia(enum.StrEnum):
@@ -191,7 +213,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         if not won:
             return False
         Image.objects.filter(pk=image_id).update(visibility=Image.Visibility.BLOCKED)
-        ModerationAction.objects.create(
+        action = ModerationAction.objects.create(
             image_id=image_id,
             action=ActionKind.AUTO_BLOCK,
             actor=None,
@@ -203,6 +225,9 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
                 "previous_state": case.state,
                 "via": str(via),
             },
+        )
+        transaction.on_commit(
+            lambda: _enqueue_notification(task_name="notify_auto_block", object_id=action.pk)
         )
     logger.info("image %s blocked automatically (via %s)", image_id, via)
     return True

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connections, transaction
 
 from articles.models import Image
-from moderation import services
+from moderation import services, tasks
 from moderation.models import ActionKind, CaseState, ImageCase, ModerationAction, Report
 from moderation.services import BlockVia, ReportResult
 from tests.factories import ImageFactory, PolicyFactory, SourceFactory
@@ -19,6 +19,16 @@ def report(image, n, **kwargs):
 
 def report_many(image, count, start=0):
     return [report(image, n) for n in range(start, start + count)]
+
+
+@pytest.fixture
+def enqueued_blocks(monkeypatch):
+    """The image ids handed to auto_block after commit. (The first report also
+    enqueues an email to the moderators: tests/moderation/test_notifications.py.)"""
+    sent = []
+    monkeypatch.setattr(tasks.auto_block, "delay", sent.append)
+    monkeypatch.setattr(tasks.notify_first_report, "delay", lambda report_id: None)
+    return sent
 
 
 # --- report_create -------------------------------------------------------------------
@@ -84,27 +94,29 @@ def test_unknown_reason_is_refused_before_anything_is_written():
 
 
 def test_block_is_enqueued_once_after_commit_when_the_threshold_is_reached(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, enqueued_blocks
 ):
     # given an image under the default threshold of 5
     image = ImageFactory()
 
     # when four readers report it, nothing is scheduled
-    with django_capture_on_commit_callbacks() as before:
+    with django_capture_on_commit_callbacks(execute=True):
         receipts = report_many(image, 4)
-    assert before == []
+    assert enqueued_blocks == []
     assert not any(r.block_enqueued for r in receipts)
 
     # when the fifth does, one auto_block is scheduled for after the commit
     with django_capture_on_commit_callbacks() as at_threshold:
         fifth = report(image, 5)
     assert fifth.block_enqueued
-    assert len(at_threshold) == 1
+    assert enqueued_blocks == []
+    at_threshold[0]()
+    assert enqueued_blocks == [image.pk]
 
     # when more readers report before the worker ran, no further message is sent
-    with django_capture_on_commit_callbacks() as after:
+    with django_capture_on_commit_callbacks(execute=True):
         later = report_many(image, 3, start=6)
-    assert after == []
+    assert enqueued_blocks == [image.pk]
     assert not any(r.block_enqueued for r in later)
 
 
@@ -120,7 +132,9 @@ def test_protected_case_is_never_enqueued(django_capture_on_commit_callbacks):
     assert not any(r.block_enqueued for r in receipts)
 
 
-def test_source_policy_overrides_the_global_one(settings, django_capture_on_commit_callbacks):
+def test_source_policy_overrides_the_global_one(
+    settings, django_capture_on_commit_callbacks, enqueued_blocks
+):
     # given a global policy of 4 and a stricter one of 2 for this image's source
     settings.REPORT_THRESHOLD = 9
     source = SourceFactory()
@@ -130,12 +144,12 @@ def test_source_policy_overrides_the_global_one(settings, django_capture_on_comm
     other = ImageFactory()
 
     # when two readers report each image
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         report_many(image, 2)
         report_many(other, 2)
 
     # then only the image under the source policy is due
-    assert len(callbacks) == 1
+    assert enqueued_blocks == [image.pk]
     assert services.case_auto_block(image_id=image.pk)
     assert not services.case_auto_block(image_id=other.pk)
 
