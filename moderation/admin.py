@@ -519,7 +519,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     """Viewable by whoever has the view permission; never added, changed or
     deleted in admin, by anyone, superusers included."""
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
