@@ -54,7 +54,7 @@ test: venv messages
 	ruff check .
 	ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) \
-	    python manage.py spectacular --validate --fail-on-warn --file /dev/null
+	    python manage.py spectacular --lang en --validate --fail-on-warn --file /dev/null
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)
 	DATABASE_URL=$(PORTABLE_DATABASE_URL) $(TEST_ENV) pytest -m portable $(PYTEST_ARGS) \
 	    || [[ $$? == $(PORTABLE_OK_RC) ]]

@@ -26,9 +26,11 @@ from articles.models import Image, Source
 from moderation import selectors, services
 from moderation.models import (
     BLOCKED_STATES,
+    NOTE_MAX_LENGTH,
     CaseState,
     ImageCase,
     ModerationAction,
+    ModeratorNotification,
     Policy,
     Reason,
     Report,
@@ -38,7 +40,6 @@ from moderation.services import Decision, DecisionError
 
 THUMBNAIL_BOX = (96, 72)
 LARGE_BOX = (720, 540)
-NOTE_MAX_LENGTH = 2000
 
 DECISION_LABELS = {
     Decision.CONFIRM: _("Confirm the block"),
@@ -570,6 +571,20 @@ class ReportAdmin(ReadOnlyAdmin):
     @admin.display(description=_("image"), ordering="image")
     def case_link(self, report: Report) -> str:
         return _case_link(report.image)
+
+
+@admin.register(ModeratorNotification)
+class ModeratorNotificationAdmin(ReadOnlyAdmin):
+    """For operators: a row without `sent_at` is an email a dead worker never sent."""
+
+    list_display = ["created_at", "event", "case_link", "sent_at"]
+    list_filter = ["event", ("sent_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["image__case"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("image"), ordering="image")
+    def case_link(self, notification: ModeratorNotification) -> str:
+        return _case_link(notification.image)
 
 
 @admin.register(Policy)

@@ -1,4 +1,4 @@
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,7 +13,7 @@ from articles.models import Image
 from articles.serializers import DetailSerializer
 from moderation import selectors, services
 from moderation.messages import REPORT_THANKS
-from moderation.models import ImageCase, ModerationAction
+from moderation.models import ImageCase
 from moderation.permissions import (
     DECIDE_CASES,
     VIEW_ACTIONS,
@@ -248,19 +248,5 @@ class ActionListApi(ModeratorApi):
     def get(self, request: Request) -> Response:
         params = ActionFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page = self.paginate_queryset(_action_list(**params.validated_data))
+        page = self.paginate_queryset(selectors.action_list(**params.validated_data))
         return self.get_paginated_response(ActionSerializer(page, many=True).data)
-
-
-def _action_list(
-    *, action: str | None = None, image: int | None = None, actor: str | None = None
-) -> QuerySet[ModerationAction]:
-    # A read for this endpoint alone; it moves to selectors.py if another path needs it.
-    actions = ModerationAction.objects.select_related("actor").order_by("-created_at", "-id")
-    if action:
-        actions = actions.filter(action=action)
-    if image:
-        actions = actions.filter(image_id=image)
-    if actor:
-        actions = actions.filter(actor__username=actor)
-    return actions

@@ -52,6 +52,10 @@ class ActionKind(models.TextChoices):
 
 
 COMMENT_MAX_LENGTH = 500
+# A moderator's note on a decision.
+NOTE_MAX_LENGTH = 2000
+# The group whose members moderate (created by migration 0004).
+MODERATORS_GROUP = "Moderators"
 
 
 class Report(models.Model):

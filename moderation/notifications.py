@@ -34,6 +34,7 @@ from django.utils.translation import gettext, ngettext
 
 from articles.models import Image
 from moderation.models import (
+    MODERATORS_GROUP,
     ActionKind,
     CaseState,
     ImageCase,
@@ -54,7 +55,6 @@ from moderation.selectors import (
 logger = logging.getLogger(__name__)
 
 # The group created by migration 0004_moderators_group.
-MODERATORS_GROUP = "Moderators"
 # The digest lists this many cases at most, then says how many more wait.
 DIGEST_MAX_CASES = 50
 _SUBJECT_TITLE_CHARS = 60

@@ -223,3 +223,17 @@ def reporter_records(*, reporter_keys: list[str]) -> dict[str, dict[str, int]]:
     for row in rows:
         records[row["reporter_key"]][row["outcome"]] = row["n"]
     return records
+
+
+def action_list(
+    *, action: str | None = None, image: int | None = None, actor: str | None = None
+) -> QuerySet[ModerationAction]:
+    """The audit log, newest first, optionally narrowed by action, image id and actor username."""
+    actions = ModerationAction.objects.select_related("actor").order_by("-created_at", "-id")
+    if action:
+        actions = actions.filter(action=action)
+    if image:
+        actions = actions.filter(image_id=image)
+    if actor:
+        actions = actions.filter(actor__username=actor)
+    return actions

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from articles.models import Image
 from moderation.models import (
     COMMENT_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
     ActionKind,
     CaseState,
     ImageCase,
@@ -91,7 +92,7 @@ CaseQueueFilterErrorsSerializer = field_errors_serializer(
 class DecisionInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=[(d.value, d.value) for d in Decision])
     note = serializers.CharField(
-        max_length=2000,
+        max_length=NOTE_MAX_LENGTH,
         required=False,
         allow_blank=True,
         default="",

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from moderation.models import MODERATORS_GROUP
+
 # Created, with its permissions, by migration moderation 0004_moderators_group.
-MODERATORS_GROUP = "Moderators"
 
 
 class Command(BaseCommand):
