@@ -40,6 +40,8 @@ from moderation.services import Decision, DecisionError
 
 THUMBNAIL_BOX = (96, 72)
 LARGE_BOX = (720, 540)
+# Reports listed on a case page; the rest are one link away.
+CASE_PAGE_REPORTS = 100
 
 DECISION_LABELS = {
     Decision.CONFIRM: _("Confirm the block"),
@@ -155,6 +157,8 @@ class ImageCaseAdmin(admin.ModelAdmin):
     search_fields = ["image__article__title", "image__caption"]
     search_help_text = _("Article title or image caption.")
     list_per_page = 50
+    # One COUNT of the filtered queue, not a second one of the whole table.
+    show_full_result_count = False
     actions = ["confirm", "restore", "dismiss", "protect", "unprotect"]
 
     fieldsets = [
@@ -314,7 +318,10 @@ class ImageCaseAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _case_context(self, request: HttpRequest, case: ImageCase) -> dict:
-        reports = list(case.image.reports.all())
+        all_reports = case.image.reports.all()
+        # A brigaded image can carry thousands: the page shows the latest, and
+        # links to the full list in the reports changelist.
+        reports = list(all_reports[:CASE_PAGE_REPORTS])
         records = selectors.reporter_records(
             reporter_keys=sorted({report.reporter_key for report in reports})
         )
@@ -342,6 +349,10 @@ class ImageCaseAdmin(admin.ModelAdmin):
         for action in actions:
             action.details_text = json.dumps(action.details, ensure_ascii=False, sort_keys=True)
         return {
+            "case_reports_total": len(all_reports),
+            "case_reports_all_url": (
+                reverse("admin:moderation_report_changelist") + f"?image__id__exact={case.image_id}"
+            ),
             "case_reports": [
                 {
                     "report": report,

@@ -89,6 +89,16 @@ class Report(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("report")
         verbose_name_plural = _("reports")
+        indexes = [
+            # A reporter's record (what moderators weigh a report by).
+            models.Index(fields=["reporter_key", "outcome"], name="moderation_report_reporter"),
+            # The queue's reason filter looks only at open reports.
+            models.Index(
+                fields=["reason", "image"],
+                condition=Q(outcome="open"),
+                name="moderation_report_open_reason",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["image", "reporter_key"], name="moderation_report_one_per_reporter"
@@ -144,9 +154,21 @@ class ImageCase(models.Model):
         verbose_name=_("reviewed by"),
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    # Kept by the services (selectors.needs_review_condition), so the queue's
+    # order "awaiting review first, then score" is one index scan at any size.
+    needs_review = models.BooleanField(_("needs review"), default=False)
 
     class Meta:
         ordering = ["-score", "-last_reported_at"]
+        indexes = [
+            models.Index(
+                F("needs_review").desc(),
+                F("score").desc(),
+                F("last_reported_at").desc(),
+                F("id").desc(),
+                name="moderation_case_queue_order",
+            ),
+        ]
         verbose_name = _("image case")
         verbose_name_plural = _("image cases")
         permissions = [("decide_imagecase", _("Can take moderation decisions on image cases"))]

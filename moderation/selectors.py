@@ -1,14 +1,13 @@
 """Reads of moderation state shared by the API, the tasks and the admin."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -118,13 +117,21 @@ def image_ids_with_expired_reports(*, now: datetime) -> list[int]:
     )
 
 
-def _needs_review() -> Q:
-    # Blocked by the machine and not reviewed since, or flagged at half its threshold or more.
+def half_threshold(threshold: int) -> int:
+    """Reports from which a case still below its threshold awaits review."""
+    return math.ceil(threshold / 2)
+
+
+def needs_review_condition(*, threshold: int) -> Q:
+    """Blocked by the machine and not reviewed since, or flagged at half its
+    threshold or more. Stored in ImageCase.needs_review by the services."""
     unreviewed_block = Q(state=CaseState.AUTO_BLOCKED) & (
         Q(reviewed_at__isnull=True) | Q(reviewed_at__lt=F("blocked_at"))
     )
-    rising = Q(state__in=BLOCKABLE_STATES, protected=False) & Q(
-        open_report_count__gte=F("threshold") / 2.0
+    rising = Q(
+        state__in=BLOCKABLE_STATES,
+        protected=False,
+        open_report_count__gte=half_threshold(threshold),
     )
     return unreviewed_block | rising
 
@@ -132,17 +139,15 @@ def _needs_review() -> Q:
 def case_queue_list() -> QuerySet[ImageCase]:
     """The moderators' queue: awaiting review first, then by score.
 
-    Annotated with `threshold` and `needs_review`; image, article, source and
-    reviewer come in the same query.
+    Annotated with `threshold` (computed for the rows fetched only: nothing
+    filters or orders on it); image, article, source and reviewer come in the
+    same query. The order matches the index moderation_case_queue_order.
     """
     return (
         case_list_with_threshold()
         .select_related("image__article__source", "reviewed_by")
         # The queue never shows an article's text.
         .defer("image__article__body")
-        .annotate(
-            needs_review=ExpressionWrapper(_needs_review(), output_field=BooleanField()),
-        )
         .order_by("-needs_review", "-score", "-last_reported_at", "-pk")
     )
 

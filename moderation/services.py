@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Case, Count, F, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,7 +29,9 @@ from moderation.models import (
 )
 from moderation.selectors import (
     case_list_due_for_block,
+    half_threshold,
     image_ids_with_expired_reports,
+    needs_review_condition,
     policy_for,
     threshold_reached,
 )
@@ -63,15 +65,23 @@ RETURNING id
 """
 
 # The increment happens inside the database in one statement: concurrent
-# reports serialise on the case row, so no count is ever lost.
+# reports serialise on the case row, so no count is ever lost. The count only
+# grows here, so needs_review (selectors.needs_review_condition) can only turn
+# on: when a visible, unprotected case reaches half its threshold.
 _COUNT_REPORT_SQL = """
 INSERT INTO moderation_imagecase
-    (image_id, open_report_count, score, state, protected, first_reported_at, last_reported_at)
-VALUES (%s, 1, %s, 'flagged', FALSE, %s, %s)
+    (image_id, open_report_count, score, state, protected, first_reported_at, last_reported_at,
+     needs_review)
+VALUES (%(image_id)s, 1, %(weight)s, 'flagged', FALSE, %(now)s, %(now)s, 1 >= %(half)s)
 ON CONFLICT (image_id) DO UPDATE SET
     open_report_count = moderation_imagecase.open_report_count + 1,
     score = moderation_imagecase.score + excluded.score,
-    last_reported_at = excluded.last_reported_at
+    last_reported_at = excluded.last_reported_at,
+    needs_review = moderation_imagecase.needs_review OR (
+        moderation_imagecase.state IN ('flagged', 'restored')
+        AND NOT moderation_imagecase.protected
+        AND moderation_imagecase.open_report_count + 1 >= %(half)s
+    )
 RETURNING id, open_report_count, score, state, protected
 """
 
@@ -116,18 +126,22 @@ def report_create(
             if inserted is None:
                 return ReportReceipt(result=ReportResult.REPEAT)
             report_id = inserted[0]
-            cursor.execute(_COUNT_REPORT_SQL, [image_id, weight, now, now])
+            threshold = policy_for(source_id=source_id).threshold
+            cursor.execute(
+                _COUNT_REPORT_SQL,
+                {
+                    "image_id": image_id,
+                    "weight": weight,
+                    "now": now,
+                    "half": half_threshold(threshold),
+                },
+            )
             _case_id, count, score, state, protected = cursor.fetchone()
 
         due = (
             state in BLOCKABLE_STATES
             and not protected
-            and _crosses_threshold(
-                count=count,
-                score=score,
-                weight=weight,
-                threshold=policy_for(source_id=source_id).threshold,
-            )
+            and _crosses_threshold(count=count, score=score, weight=weight, threshold=threshold)
         )
         if due:
             transaction.on_commit(lambda: _enqueue_auto_block(image_id=image_id))
@@ -208,7 +222,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         # select_for_update serialises this on PostgreSQL; on SQLite it does
         # nothing, so the state transition itself is a compare-and-set.
         won = ImageCase.objects.filter(pk=case.pk, state=case.state, protected=False).update(
-            state=CaseState.AUTO_BLOCKED, blocked_at=now
+            state=CaseState.AUTO_BLOCKED, blocked_at=now, needs_review=True
         )
         if not won:
             return False
@@ -276,6 +290,9 @@ def _case_expire_reports(*, image_id: int, now: datetime) -> bool:
         case.open_report_count = F("open_report_count") - totals["count"]
         case.score = F("score") - totals["weight"]
         case.save(update_fields=["open_report_count", "score"])
+        _refresh_needs_review(
+            cases=ImageCase.objects.filter(pk=case.pk), threshold=policy.threshold
+        )
         ModerationAction.objects.create(
             image_id=image_id,
             action=ActionKind.EXPIRE,
@@ -326,6 +343,10 @@ def case_decide(
             case.reviewed_by = actor
             case.reviewed_at = timezone.now()
             case.save(update_fields=["reviewed_by", "reviewed_at"])
+            _refresh_needs_review(
+                cases=ImageCase.objects.filter(pk=case.pk),
+                threshold=policy_for(source_id=case.image.article.source_id).threshold,
+            )
         action = ModerationAction.objects.create(
             image_id=case.image_id,
             action=_ACTION_OF[Decision(decision)],
@@ -456,6 +477,7 @@ def policy_save(
             policy.threshold = threshold
             policy.window_days = window_days
             policy.save(update_fields=["threshold", "window_days", "updated_at"])
+        _refresh_needs_review(cases=_cases_under_policy(source_id=source_id), threshold=threshold)
         ModerationAction.objects.create(
             image=None,
             action=ActionKind.POLICY_CHANGE,
@@ -468,6 +490,24 @@ def policy_save(
             },
         )
     return policy
+
+
+def _cases_under_policy(*, source_id: int | None) -> QuerySet[ImageCase]:
+    """The cases a source's policy governs; for the global one (None), the cases
+    of every source without a policy of its own."""
+    if source_id is not None:
+        return ImageCase.objects.filter(image__article__source_id=source_id)
+    own = Policy.objects.filter(source__isnull=False).values("source_id")
+    return ImageCase.objects.exclude(image__article__source_id__in=own)
+
+
+def _refresh_needs_review(*, cases: QuerySet[ImageCase], threshold: int) -> None:
+    cases.update(
+        needs_review=Case(
+            When(needs_review_condition(threshold=threshold), then=Value(True)),
+            default=Value(False),
+        )
+    )
 
 
 def _lock_case(*, image_id: int) -> ImageCase | None:

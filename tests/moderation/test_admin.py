@@ -844,3 +844,21 @@ def test_policies_cannot_be_deleted(moderator_client, client, moderator):
     assert moderator_client.get(f"{POLICIES}{policy.pk}/delete/").status_code == 403
     assert client.post(f"{POLICIES}{policy.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Policy.objects.filter(pk=policy.pk).exists()
+
+
+def test_case_page_lists_the_latest_reports_and_links_to_all(moderator_client, monkeypatch):
+    # given a case with more reports than the page lists
+    monkeypatch.setattr("moderation.admin.CASE_PAGE_REPORTS", 2)
+    case = flagged_case(reports=3)
+
+    # when a moderator opens it
+    page = parse(moderator_client.get(f"/admin/moderation/imagecase/{case.pk}/change/"))
+
+    # then it says 3 reports, lists the latest 2, and links to every report of the image
+    assert page.one("#case-reports-title").text == "3 signalements"
+    assert len(page.select("tr.case-report")) == 2
+    link = page.one(".case-reports p.help a")["href"]
+    all_reports = moderator_client.get(link)
+    assert all_reports.status_code == 200
+    assert f"?image__id__exact={case.image_id}" in link
+    assert all_reports.context["cl"].result_count == 3

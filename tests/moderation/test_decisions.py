@@ -281,3 +281,64 @@ def test_the_global_window_applies_to_sources_without_a_policy(settings):
 
     assert services.reports_expire() == 1
     assert ImageCase.objects.get(image=image).open_report_count == 0
+
+
+# --- the stored "needs review" flag ---------------------------------------------------
+
+
+def needs_review(image):
+    return ImageCase.objects.values_list("needs_review", flat=True).get(image=image)
+
+
+@pytest.mark.portable
+def test_a_case_needs_review_from_half_its_threshold():
+    # given the default threshold of 5 (half: 3)
+    image = ImageFactory()
+
+    # when two readers report it, it does not wait for review yet; at three it does
+    report_many(image, 2)
+    assert needs_review(image) is False
+    report_many(image, 1, start=2)
+    assert needs_review(image) is True
+
+
+def test_review_flag_follows_blocks_decisions_and_policies(moderator):
+    # given an auto-blocked case: it waits for review
+    case = auto_blocked_case()
+    assert needs_review(case.image) is True
+
+    # when a moderator restores it, it no longer does
+    decide(case, Decision.RESTORE, moderator)
+    assert needs_review(case.image) is False
+
+    # when new readers block it again, it waits again although reviewed before
+    report_many(case.image, 5, start=100)
+    services.case_auto_block(image_id=case.image_id)
+    assert needs_review(case.image) is True
+
+    # when it is confirmed, it is done
+    decide(case, Decision.CONFIRM, moderator)
+    assert needs_review(case.image) is False
+
+
+def test_a_lowered_threshold_puts_cases_in_review(moderator):
+    image = ImageFactory()
+    report_many(image, 2)
+    assert needs_review(image) is False
+
+    services.policy_save(source_id=None, threshold=4, window_days=30, actor=moderator)
+
+    assert needs_review(image) is True
+
+
+def test_protecting_or_expiring_takes_a_case_out_of_review(moderator):
+    protected, expiring = ImageFactory.create_batch(2)
+    report_many(protected, 3)
+    report_many(expiring, 3)
+
+    decide(ImageCase.objects.get(image=protected), Decision.PROTECT, moderator)
+    Report.objects.filter(image=expiring).update(created_at=timezone.now() - timedelta(days=31))
+    services.reports_expire()
+
+    assert needs_review(protected) is False
+    assert needs_review(expiring) is False
