@@ -492,6 +492,17 @@ def policy_save(
     return policy
 
 
+def needs_review_refresh_all() -> None:
+    """Recompute every case's stored needs_review, one UPDATE per policy scope:
+    for data written around the services (a bulk import, a restored backup)."""
+    scopes = [*Policy.objects.filter(source__isnull=False).values_list("source_id", flat=True)]
+    for source_id in [*scopes, None]:
+        _refresh_needs_review(
+            cases=_cases_under_policy(source_id=source_id),
+            threshold=policy_for(source_id=source_id).threshold,
+        )
+
+
 def _cases_under_policy(*, source_id: int | None) -> QuerySet[ImageCase]:
     """The cases a source's policy governs; for the global one (None), the cases
     of every source without a policy of its own."""

@@ -342,3 +342,20 @@ def test_protecting_or_expiring_takes_a_case_out_of_review(moderator):
 
     assert needs_review(protected) is False
     assert needs_review(expiring) is False
+
+
+def test_refresh_all_recomputes_flags_written_around_the_services():
+    # given cases whose stored flag was written wrong by a bulk import
+    source = SourceFactory()
+    PolicyFactory(source=source, threshold=2)
+    strict, lenient = ImageFactory(article__source=source), ImageFactory()
+    report_many(strict, 1)
+    report_many(lenient, 1)
+    ImageCase.objects.update(needs_review=True)
+
+    # when every flag is recomputed
+    services.needs_review_refresh_all()
+
+    # then each follows its own policy: half of 2 is 1, half of 5 is 3
+    assert needs_review(strict) is True
+    assert needs_review(lenient) is False
