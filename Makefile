@@ -6,6 +6,7 @@
 #                  pytest -m portable on SQLite
 #   make lint      ruff check + ruff format --check
 #   make format    ruff check --fix + ruff format
+#   make bench     benchmarks (bench/): JSON figures against a floor measured in the same run
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -27,7 +28,7 @@ TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-secret-key DEBUG=0
 # PYTEST_ARGS narrowed the selection, an error otherwise.
 PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)
 
-.PHONY: help venv messages run test lint format
+.PHONY: help venv messages run test lint format bench
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -58,6 +59,13 @@ test: venv messages
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)
 	DATABASE_URL=$(PORTABLE_DATABASE_URL) $(TEST_ENV) pytest -m portable $(PYTEST_ARGS) \
 	    || [[ $$? == $(PORTABLE_OK_RC) ]]
+
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+bench: venv messages
+	@scripts/ensure-postgres $(BENCH_DATABASE_URL)
+	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-secret-key DEBUG=0 \
+	    python bench/admin_queue.py
 
 lint: venv
 	ruff check .
