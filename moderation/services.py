@@ -170,30 +170,28 @@ def _crosses_threshold(*, count: int, score: int, weight: int, threshold: int) -
     )
 
 
-def _enqueue_auto_block(*, image_id: int) -> None:
-    # Imported here: tasks import this module.
-    from moderation.tasks import auto_block
+def _enqueue(*, task_name: str, object_id: int, if_lost: str) -> None:
+    """Send a task message after commit; a broker failure is logged, never raised.
 
-    try:
-        auto_block.delay(image_id)
-    except Exception:
-        # The report is committed and answered either way; the database is the
-        # truth, and the sweeper will apply this block on its next pass.
-        logger.exception(
-            "could not enqueue auto_block for image %s; the sweeper will block it", image_id
-        )
-
-
-def _enqueue_notification(*, task_name: str, object_id: int) -> None:
+    What was committed (a report, a block) stands either way: the database is
+    the truth. `if_lost` tells the log what becomes of the work.
+    """
     # Imported here: tasks import this module.
     from moderation import tasks
 
     try:
         getattr(tasks, task_name).delay(object_id)
     except Exception:
-        # An email must never cost a reader their report or undo a block: both
-        # are committed, and the case is in the admin queue either way.
-        logger.exception("could not enqueue %s(%s); no email for it", task_name, object_id)
+        logger.exception("could not enqueue %s(%s); %s", task_name, object_id, if_lost)
+
+
+def _enqueue_auto_block(*, image_id: int) -> None:
+    _enqueue(task_name="auto_block", object_id=image_id, if_lost="the sweeper will block it")
+
+
+def _enqueue_notification(*, task_name: str, object_id: int) -> None:
+    # The case is in the admin queue and the digest either way.
+    _enqueue(task_name=task_name, object_id=object_id, if_lost="no email for it")
 
 
 class BlockVia(enum.StrEnum):
