@@ -131,8 +131,23 @@ class CaseChangeList(ChangeList):
             case.reason_counts = breakdown[case.image_id]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable by whoever has the view permission; never added, changed or
+    deleted in admin, by anyone, superusers included: cases open with a first
+    report and change only through decisions, and the logs are append-only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(ImageCase)
-class ImageCaseAdmin(admin.ModelAdmin):
+class ImageCaseAdmin(ReadOnlyAdmin):
     list_display = [
         "thumbnail",
         "article_and_source",
@@ -187,18 +202,7 @@ class ImageCaseAdmin(admin.ModelAdmin):
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
     change_form_template = "admin/moderation/imagecase/change_form.html"
 
-    # --- permissions
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # A case opens with an image's first report (services.report_create).
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Not even superusers: a change form would bypass the audit log.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    # --- permissions: read-only (ReadOnlyAdmin), plus deciding
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.decide_imagecase")
@@ -525,20 +529,6 @@ def _record_text(record: dict[str, int]) -> str:
 
 
 # --- the audit log, reports and policies ---------------------------------------------
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable by whoever has the view permission; never added, changed or
-    deleted in admin, by anyone, superusers included."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 def _case_link(image: Image | None) -> str:

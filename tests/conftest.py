@@ -3,12 +3,18 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
 from newsroom.celery import app as celery_app
+from tests.factories import ModeratorFactory
 
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def moderator(db):
+    return ModeratorFactory(username="modo")
 
 
 @pytest.fixture

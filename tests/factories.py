@@ -1,9 +1,10 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from articles.models import Article, Image, Source
-from moderation.models import Policy, Reason, Report
+from moderation.models import MODERATORS_GROUP, Policy, Reason, Report
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -14,6 +15,21 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"reader{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     password = factory.django.Password("correct horse battery staple")
+
+
+class ModeratorFactory(UserFactory):
+    """Staff in the Moderators group that migration 0004 creates; not a superuser."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"moderator{n}")
+    is_staff = True
+
+    @factory.post_generation
+    def moderators_group(user, create, extracted, **kwargs):
+        if create:
+            user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
 
 
 class SourceFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone, translation
 
@@ -38,13 +37,6 @@ POLICIES = "/admin/moderation/policy/"
 def fast_password_hashing(settings):
     # Many users per test; the real hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def moderator():
-    user = UserFactory(username="modo", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ from articles.models import Image
 from moderation import services
 from moderation.models import ActionKind, CaseState, ImageCase, ModerationAction, Policy, Report
 from moderation.services import Decision, DecisionError
-from tests.factories import ImageFactory, PolicyFactory, SourceFactory, UserFactory
+from tests.factories import ImageFactory, PolicyFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def moderator():
-    return UserFactory(username="modo", is_staff=True)
 
 
 def report_many(image, count, start=0):

@@ -19,7 +19,13 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
-from tests.factories import ImageFactory, PolicyFactory, SourceFactory, UserFactory
+from tests.factories import (
+    ImageFactory,
+    ModeratorFactory,
+    PolicyFactory,
+    SourceFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,18 +66,6 @@ def auto_blocked(**image_fields) -> ImageCase:
     assert services.case_auto_block(image_id=case.image_id)
     case.refresh_from_db()
     return case
-
-
-def make_moderator(username: str = "moderatrice"):
-    """Staff in the Moderators group created by migration 0004, not a superuser."""
-    user = UserFactory(username=username, is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def moderator():
-    return make_moderator()
 
 
 @pytest.fixture
@@ -152,7 +146,7 @@ def test_signed_in_non_moderators_are_refused(method, url, body, ok, who, client
 def test_group_member_who_is_not_staff_is_refused(method, url, body, ok):
     # given a user in the Moderators group whose staff status was taken away
     case = auto_blocked()
-    user = make_moderator()
+    user = ModeratorFactory()
     user.is_staff = False
     user.save(update_fields=["is_staff"])
 
@@ -787,7 +781,7 @@ def test_decision_body_that_is_not_json_is_415(api):
 
 def test_audit_log_is_newest_first_and_filterable(api, moderator):
     # given a machine block, a confirmation by one moderator, a note by another, a policy change
-    other = make_moderator("autre-moderateur")
+    other = ModeratorFactory(username="autre-moderateur")
     blocked = auto_blocked()
     services.case_decide(case_id=blocked.pk, decision=services.Decision.CONFIRM, actor=moderator)
     noted = reported(None, "spam")
