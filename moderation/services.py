@@ -27,6 +27,7 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
+from moderation.publishing import enqueue
 from moderation.selectors import (
     case_list_due_for_block,
     half_threshold,
@@ -170,28 +171,17 @@ def _crosses_threshold(*, count: int, score: int, weight: int, threshold: int) -
     )
 
 
-def _enqueue(*, task_name: str, object_id: int, if_lost: str) -> None:
-    """Send a task message after commit; a broker failure is logged, never raised.
-
-    What was committed (a report, a block) stands either way: the database is
-    the truth. `if_lost` tells the log what becomes of the work.
-    """
-    # Imported here: tasks import this module.
-    from moderation import tasks
-
-    try:
-        getattr(tasks, task_name).delay(object_id)
-    except Exception:
-        logger.exception("could not enqueue %s(%s); %s", task_name, object_id, if_lost)
+# What was committed (a report, a block) stands whether or not its message
+# reaches the broker: the database is the truth.
 
 
 def _enqueue_auto_block(*, image_id: int) -> None:
-    _enqueue(task_name="auto_block", object_id=image_id, if_lost="the sweeper will block it")
+    enqueue(task_name="auto_block", object_id=image_id, if_lost="the sweeper will block it")
 
 
 def _enqueue_notification(*, task_name: str, object_id: int) -> None:
     # The case is in the admin queue and the digest either way.
-    _enqueue(task_name=task_name, object_id=object_id, if_lost="no email for it")
+    enqueue(task_name=task_name, object_id=object_id, if_lost="no email for it")
 
 
 class BlockVia(enum.StrEnum):

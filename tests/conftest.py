@@ -2,6 +2,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
+from moderation import publishing
 from newsroom.celery import app as celery_app
 from tests.factories import ModeratorFactory
 
@@ -10,6 +11,14 @@ from tests.factories import ModeratorFactory
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def broker_failures_forgotten():
+    # A test that breaks the broker must not silence the next test's messages.
+    publishing.forget_failures()
+    yield
+    publishing.forget_failures()
 
 
 @pytest.fixture
