@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from articles import services
+from articles.forms import ImageForm
 from articles.models import Article, Image, Source
 
 
@@ -12,10 +14,12 @@ class SourceAdmin(admin.ModelAdmin):
 
 class ImageInline(admin.TabularInline):
     model = Image
+    form = ImageForm
     extra = 0
-    fields = ["position", "caption", "credit", "original", "visibility"]
-    # Visibility changes only through moderation decisions, which are audited.
-    readonly_fields = ["visibility"]
+    fields = ["position", "caption", "credit", "original", "status", "visibility"]
+    # Visibility changes only through moderation decisions, which are audited;
+    # status only through processing.
+    readonly_fields = ["status", "visibility"]
 
 
 @admin.register(Article)
@@ -28,11 +32,54 @@ class ArticleAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ImageInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Image:
+            return super().save_formset(request, form, formset, change)
+        # Existing images: caption, credit, position edits and deletions as usual.
+        formset.save(commit=False)
+        for image in formset.deleted_objects:
+            image.delete()
+        for image, changed in formset.changed_objects:
+            image.save(update_fields=changed)
+        # New images: stored and queued for processing by the one upload service.
+        deleted = set(formset.deleted_forms)
+        for image_form in formset.extra_forms:
+            if image_form in deleted or not image_form.has_changed():
+                continue
+            services.image_create(
+                article=form.instance,
+                upload=image_form.validated_upload,
+                caption=image_form.cleaned_data.get("caption", ""),
+                credit=image_form.cleaned_data.get("credit", ""),
+                position=image_form.cleaned_data.get("position"),
+            )
+        return None
+
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "article", "position", "visibility", "width", "height"]
-    list_filter = ["visibility"]
+    list_display = ["__str__", "article", "position", "status", "visibility", "width", "height"]
+    list_filter = ["status", "visibility"]
     list_select_related = ["article"]
     search_fields = ["caption", "article__title"]
-    readonly_fields = ["visibility", "width", "height", "format", "byte_size", "sha256", "phash"]
+    readonly_fields = [
+        "original",
+        "status",
+        "visibility",
+        "width",
+        "height",
+        "format",
+        "byte_size",
+        "sha256",
+        "phash",
+        "thumbnail",
+        "rendition",
+        "thumbnail_webp",
+        "rendition_webp",
+        "processed_at",
+    ]
+
+    def has_add_permission(self, request):
+        # Images are uploaded on their article's page (or through the API), where
+        # the upload is validated and processed.
+        return False

@@ -2,6 +2,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+# Created by migration 0003: staff who add images to articles (admin and API).
+EDITORS_GROUP = "Editors"
+
 
 class Source(models.Model):
     """A publication whose articles the site aggregates."""
@@ -47,6 +50,11 @@ class Image(models.Model):
         VISIBLE = "visible", _("visible")
         BLOCKED = "blocked", _("blocked")
 
+    class Status(models.TextChoices):
+        # Uploaded and validated; the worker has not made its renditions yet.
+        PENDING = "pending", _("pending")
+        READY = "ready", _("ready")
+
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="images", verbose_name=_("article")
     )
@@ -69,6 +77,26 @@ class Image(models.Model):
         default=Visibility.VISIBLE,
         db_index=True,
     )
+    # Images that predate processing (and the demo's) are ready as they are;
+    # articles.services.image_create makes uploads pending until processed.
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.READY
+    )
+    # Re-encoded by articles.processing, with no metadata, under a random
+    # directory that does not reveal the original's name.
+    thumbnail = models.ImageField(
+        _("thumbnail (JPEG)"), upload_to="renditions/", max_length=300, blank=True
+    )
+    rendition = models.ImageField(
+        _("article rendition (JPEG)"), upload_to="renditions/", max_length=300, blank=True
+    )
+    thumbnail_webp = models.ImageField(
+        _("thumbnail (WebP)"), upload_to="renditions/", max_length=300, blank=True
+    )
+    rendition_webp = models.ImageField(
+        _("article rendition (WebP)"), upload_to="renditions/", max_length=300, blank=True
+    )
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -82,6 +110,10 @@ class Image(models.Model):
             models.CheckConstraint(
                 condition=Q(visibility__in=["visible", "blocked"]),
                 name="articles_image_visibility_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "ready"]),
+                name="articles_image_status_valid",
             ),
         ]
 

@@ -66,3 +66,29 @@ class ArticleDetailSerializer(ArticleListSerializer):
 
     class Meta(ArticleListSerializer.Meta):
         fields = [*ArticleListSerializer.Meta.fields, "body", "images"]
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    """`POST /api/articles/{slug}/images/`, multipart. The file's bytes are checked
+    by articles.validators (Pillow decides the format), not by this field."""
+
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    caption = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    credit = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+
+
+class ImageUploadErrorsSerializer(serializers.Serializer):
+    """A refused upload: messages by field (the file's names the limit it broke)."""
+
+    file = serializers.ListField(child=serializers.CharField(), required=False)
+    caption = serializers.ListField(child=serializers.CharField(), required=False)
+    credit = serializers.ListField(child=serializers.CharField(), required=False)
+    position = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ImageUploadedSerializer(ImageSerializer):
+    """The new image: `pending` until the worker has made its renditions."""
+
+    class Meta(ImageSerializer.Meta):
+        fields = [*ImageSerializer.Meta.fields, "status"]

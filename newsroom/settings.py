@@ -163,6 +163,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Image uploads --------------------------------------------------------
+# Larger uploads are refused with 413; images with more pixels (read from the
+# header, before decoding) with 400.
+IMAGE_UPLOAD_MAX_BYTES = env_int("IMAGE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
+
 # --- Moderation -----------------------------------------------------------
 # Distinct reporters that block an image when no Policy row says otherwise.
 REPORT_THRESHOLD = env_int("REPORT_THRESHOLD", 5, minimum=1)

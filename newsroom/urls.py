@@ -16,6 +16,11 @@ api_patterns = [
         name="api-article-detail",
     ),
     path(
+        "api/articles/<slug:slug>/images/",
+        articles_api.ArticleImageCreateApi.as_view(),
+        name="api-article-images",
+    ),
+    path(
         "api/images/<int:image_id>/",
         articles_api.ImageDetailApi.as_view(),
         name="api-image-detail",
