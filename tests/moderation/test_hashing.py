@@ -7,6 +7,7 @@ moving MATCH_DISTANCE or the hash means re-measuring and rewriting them together
 
 import itertools
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -224,3 +225,16 @@ def test_sha256_hex():
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
     assert sha256_hex(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_index_answers_each_thread_from_its_own_scratch():
+    rnd = random.Random(7)
+    entries = [(i, random_hash(rnd)) for i in range(5000)]
+    queries = [random_hash(rnd) for _ in range(400)]
+    index = HashIndex(entries)
+    expected = [linear_nearest(entries, q, 24) for q in queries]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda q: index.nearest(q, 24), queries))
+
+    assert answers == expected
