@@ -224,6 +224,22 @@ def process_image(*, image_id: int) -> bool:
         locked.status = Image.Status.READY
         locked.processed_at = timezone.now()
         locked.save(update_fields=update_fields)
+        # Checked in the transaction that makes the image ready, so a banned upload
+        # is never shown, not even for a moment.
+        _check_hash_bans(image_id=image_id)
         # The replaced set goes only once the new one is committed.
         transaction.on_commit(lambda: _delete_files(old_names))
+    # And again after the commit: a ban committed while this transaction was open is
+    # swept against committed images only, so the sweep could miss this image while
+    # the check above missed the ban. Checked after too, one of the two sees it. Cheap:
+    # one indexed query and a lookup in this worker's index; a no-op once blocked.
+    _check_hash_bans(image_id=image_id)
     return True
+
+
+def _check_hash_bans(*, image_id: int) -> None:
+    """Block the image if it matches a banned hash (moderation's service)."""
+    # Imported here: moderation.services imports this module.
+    from moderation.services import image_check_hash_bans
+
+    image_check_hash_bans(image_id=image_id)

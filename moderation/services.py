@@ -5,6 +5,7 @@ Each state change writes exactly one ModerationAction in the same transaction.
 
 import enum
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,12 +14,21 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image as PILImage
+from PIL import ImageOps
 
 from articles.models import Image
+from articles.processing import ARTICLE_SIZE
+from moderation import bans as bans_module
+from moderation import hashing
 from moderation.models import (
     BLOCKABLE_STATES,
     BLOCKED_STATES,
     ActionKind,
+    BanKind,
+    BanSource,
+    BlockedHash,
+    BlockedHashVersion,
     CaseState,
     ImageCase,
     ModerationAction,
@@ -215,6 +225,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         if not won:
             return False
         Image.objects.filter(pk=image_id).update(visibility=Image.Visibility.BLOCKED)
+        banned = _image_ban(image_id=image_id)
         action = ModerationAction.objects.create(
             image_id=image_id,
             action=ActionKind.AUTO_BLOCK,
@@ -226,6 +237,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
                 "threshold": threshold,
                 "previous_state": case.state,
                 "via": str(via),
+                "banned_hashes": banned,
             },
         )
         transaction.on_commit(
@@ -354,13 +366,15 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
     if case.protected:
         raise DecisionError(_("The image is protected: unprotect it before blocking it."))
     upheld = _close_open_reports(case=case, outcome=ReportOutcome.UPHELD)
+    details: dict = {"upheld_reports": upheld}
     if case.state in BLOCKABLE_STATES:
         # Agreeing with the readers before the threshold blocks the image now.
         case.blocked_at = timezone.now()
         Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.BLOCKED)
+        details["banned_hashes"] = _image_ban(image_id=case.image_id)
     case.state = CaseState.BLOCKED
     case.save(update_fields=["state", "blocked_at"])
-    return {"upheld_reports": upheld}
+    return details
 
 
 def _restore(*, case: ImageCase, note: str) -> dict:
@@ -378,7 +392,7 @@ def _restore(*, case: ImageCase, note: str) -> dict:
     case.score = 0
     case.save(update_fields=["state", "blocked_at", "open_report_count", "score"])
     Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.VISIBLE)
-    return {"dismissed_reports": dismissed}
+    return {"dismissed_reports": dismissed, "lifted_bans": _image_unban(image_id=case.image_id)}
 
 
 def _dismiss(*, case: ImageCase, note: str) -> dict:
@@ -516,3 +530,294 @@ def _lock_case(*, image_id: int) -> ImageCase | None:
         .filter(image_id=image_id)
         .first()
     )
+
+
+# --- hash bans -------------------------------------------------------------------------
+# A blocked image's hashes are banned in the transaction that blocks it; a restore lifts
+# them. Every processed upload is checked against the active bans, and every new ban
+# sweeps the published images (tasks.sweep_hash_bans): either way a match is blocked
+# through image_check_hash_bans, with one hash_block action.
+
+
+def _image_pixels(image: Image) -> PILImage.Image | None:
+    """The picture the bans hash: the 1024 px rendition (what uploads are hashed from,
+    0 bits from the original), else the original reduced the same way."""
+    for field in (image.rendition, image.original):
+        if not field:
+            continue
+        try:
+            with field.open("rb") as file, PILImage.open(file) as picture:
+                picture.draft("RGB", (ARTICLE_SIZE, ARTICLE_SIZE))
+                picture.thumbnail((ARTICLE_SIZE, ARTICLE_SIZE))
+                return ImageOps.exif_transpose(picture).convert("RGB")
+        except (OSError, ValueError, PILImage.DecompressionBombError):
+            logger.warning("image %s: could not read %s to hash it", image.pk, field.name)
+    return None
+
+
+def _image_sha256(image: Image) -> str:
+    if image.sha256:
+        return image.sha256
+    if not image.original:
+        return ""
+    try:
+        with image.original.open("rb") as file:
+            return hashing.sha256_hex(file.read())
+    except OSError:
+        return ""
+
+
+def _bans_changed() -> None:
+    """Tell every worker's index (moderation.bans) that the bans changed, in this transaction."""
+    BlockedHashVersion.objects.bulk_create(
+        [BlockedHashVersion(pk=1, token=uuid.uuid4().hex)],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["token"],
+    )
+
+
+def _enqueue_ban_sweep(ban_ids: list[int]) -> None:
+    transaction.on_commit(
+        lambda: enqueue(
+            task_name="sweep_hash_bans",
+            object_id=ban_ids,
+            if_lost="images already published that match these bans stay visible",
+        )
+    )
+
+
+def _image_ban(*, image_id: int) -> list[int]:
+    """Ban the hashes of an image being blocked (inside the blocking transaction).
+
+    The sha256, the stored pHash, and the pHashes of the picture and of its mirror. The
+    Pillow work (a few ms on a 1024 px rendition) is done under the case's lock: the ban
+    must commit with the block. Returns the ids of the bans created.
+    """
+    image = Image.objects.get(pk=image_id)
+    bans: list[BlockedHash] = []
+    sha256 = _image_sha256(image)
+    if sha256:
+        bans.append(BlockedHash(kind=BanKind.SHA256, sha256=sha256))
+    phashes = [image.phash] if image.phash is not None else []
+    picture = _image_pixels(image)
+    if picture is not None:
+        phashes.extend(hashing.perceptual_hashes(picture))
+    bans.extend(BlockedHash(kind=BanKind.PHASH, phash=phash) for phash in dict.fromkeys(phashes))
+    # A hash this image's block already bans (a block never lifted) is not banned twice.
+    held = set(
+        BlockedHash.objects.filter(
+            source_image_id=image_id, source=BanSource.BLOCK, lifted_at__isnull=True
+        ).values_list("kind", "phash", "sha256")
+    )
+    bans = [ban for ban in bans if (ban.kind, ban.phash, ban.sha256) not in held]
+    if not bans:
+        return []
+    for ban in bans:
+        ban.source_image_id = image_id
+        ban.source = BanSource.BLOCK
+        ban.label = str(image)[: bans_module.LABEL_MAX_LENGTH]
+    created = [ban.pk for ban in BlockedHash.objects.bulk_create(bans)]
+    _bans_changed()
+    _enqueue_ban_sweep(created)
+    return created
+
+
+def _image_unban(*, image_id: int) -> list[int]:
+    """Lift the bans the image's block created (imported bans stay)."""
+    lifted = list(
+        BlockedHash.objects.filter(
+            source_image_id=image_id, source=BanSource.BLOCK, lifted_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    if lifted:
+        BlockedHash.objects.filter(pk__in=lifted).update(lifted_at=timezone.now())
+        _bans_changed()
+    return lifted
+
+
+@dataclass(frozen=True)
+class BanMatch:
+    ban_id: int
+    kind: str
+    distance: int
+    banned_image_id: int | None
+
+
+def check_hash_bans(*, sha256: str, phash: int | None) -> BanMatch | None:
+    """The active ban an image's hashes match, if any: an equal sha256 first, else the
+    nearest pHash within hashing.MATCH_DISTANCE (this worker's index)."""
+    if sha256:
+        exact = (
+            BlockedHash.objects.filter(kind=BanKind.SHA256, sha256=sha256, lifted_at__isnull=True)
+            .order_by("id")
+            .values_list("pk", "source_image_id")
+            .first()
+        )
+        if exact is not None:
+            return BanMatch(
+                ban_id=exact[0], kind=BanKind.SHA256, distance=0, banned_image_id=exact[1]
+            )
+    if phash is None:
+        return None
+    nearest = bans_module.phash_index().nearest(phash, hashing.MATCH_DISTANCE)
+    if nearest is None:
+        return None
+    ban_id, distance = nearest
+    banned_image_id = (
+        BlockedHash.objects.filter(pk=ban_id).values_list("source_image_id", flat=True).first()
+    )
+    return BanMatch(
+        ban_id=ban_id, kind=BanKind.PHASH, distance=distance, banned_image_id=banned_image_id
+    )
+
+
+def image_check_hash_bans(*, image_id: int) -> bool:
+    """Block a processed image whose hashes match an active ban. Idempotent.
+
+    The case becomes auto_blocked (so it awaits a moderator's review, like any block the
+    machine makes), the image blocked, and one hash_block action names the match. An
+    image already blocked, a protected one, and one a moderator restored are left alone:
+    what a moderator decided about this very image outranks a resemblance. Returns True
+    when this call blocked the image.
+    """
+    facts = (
+        Image.objects.filter(pk=image_id, status=Image.Status.READY)
+        .values_list("visibility", "sha256", "phash")
+        .first()
+    )
+    if facts is None or facts[0] == Image.Visibility.BLOCKED:
+        return False
+    # The lookup needs no lock; the block below re-checks everything under one.
+    match = check_hash_bans(sha256=facts[1], phash=facts[2])
+    if match is None or match.banned_image_id == image_id:
+        return False
+
+    with transaction.atomic():
+        locked = Image.objects.select_for_update().filter(pk=image_id).first()
+        if locked is None or locked.visibility == Image.Visibility.BLOCKED:
+            return False
+        case, _created = ImageCase.objects.get_or_create(image_id=image_id)
+        case = _lock_case(image_id=image_id)
+        if case.protected or case.state not in (CaseState.FLAGGED,):
+            return False
+        now = timezone.now()
+        won = ImageCase.objects.filter(pk=case.pk, state=case.state, protected=False).update(
+            state=CaseState.AUTO_BLOCKED, blocked_at=now
+        )
+        if not won:
+            return False
+        _refresh_needs_review(
+            cases=ImageCase.objects.filter(pk=case.pk),
+            threshold=policy_for(source_id=case.image.article.source_id).threshold,
+        )
+        Image.objects.filter(pk=image_id).update(visibility=Image.Visibility.BLOCKED)
+        ModerationAction.objects.create(
+            image_id=image_id,
+            action=ActionKind.HASH_BLOCK,
+            actor=None,
+            reason=(f"matches banned {match.kind} #{match.ban_id} at distance {match.distance}"),
+            details={
+                "ban_id": match.ban_id,
+                "kind": match.kind,
+                "distance": match.distance,
+                "banned_image_id": match.banned_image_id,
+                "previous_state": case.state,
+            },
+        )
+    logger.info("image %s blocked on a hash match (ban %s)", image_id, match.ban_id)
+    return True
+
+
+# Published images are scanned this many at a time.
+SWEEP_CHUNK = 5000
+
+
+def hash_bans_sweep(*, ban_ids: list[int]) -> list[int]:
+    """Block the visible images that match any of these (new) bans. Returns their ids.
+
+    sha256 bans are one indexed query; pHash bans go into a HashIndex of their own, and
+    the visible images' pHashes are scanned against it in chunks, by id. Each match is
+    blocked through image_check_hash_bans (its own transaction, its own action).
+    """
+    bans = list(
+        BlockedHash.objects.filter(pk__in=ban_ids, lifted_at__isnull=True).values_list(
+            "pk", "kind", "phash", "sha256", "source_image_id"
+        )
+    )
+    if not bans:
+        return []
+    own_images = {ban[4] for ban in bans if ban[4] is not None}
+    visible = Image.objects.filter(
+        visibility=Image.Visibility.VISIBLE, status=Image.Status.READY
+    ).exclude(pk__in=own_images)
+    candidates: set[int] = set()
+    sha256s = [ban[3] for ban in bans if ban[1] == BanKind.SHA256]
+    if sha256s:
+        candidates.update(visible.filter(sha256__in=sha256s).values_list("pk", flat=True))
+    new_index = hashing.HashIndex((ban[0], ban[2]) for ban in bans if ban[1] == BanKind.PHASH)
+    if len(new_index):
+        last_id = 0
+        while True:
+            chunk = list(
+                visible.filter(pk__gt=last_id, phash__isnull=False)
+                .order_by("pk")
+                .values_list("pk", "phash")[:SWEEP_CHUNK]
+            )
+            if not chunk:
+                break
+            last_id = chunk[-1][0]
+            candidates.update(
+                image_id
+                for image_id, phash in chunk
+                if new_index.nearest(phash, hashing.MATCH_DISTANCE) is not None
+            )
+    return [image_id for image_id in sorted(candidates) if image_check_hash_bans(image_id=image_id)]
+
+
+def bans_import(*, rows: list[bans_module.BanRow], actor: AbstractBaseUser) -> list[int]:
+    """Create source='import' bans from parsed CSV rows, in one transaction with one
+    ban_import action, and sweep the published images after commit.
+
+    A value an earlier import already bans is skipped. Returns the ids of the bans created.
+    """
+    with transaction.atomic():
+        # Skipped against imported bans only: a block's ban of the same value is lifted
+        # by a restore, the imported one must outlive it.
+        active = BlockedHash.objects.filter(source=BanSource.IMPORT, lifted_at__isnull=True)
+        sha256s = {row.value for row in rows if row.kind == BanKind.SHA256}
+        phashes = {row.value for row in rows if row.kind == BanKind.PHASH}
+        existing = set(
+            active.filter(kind=BanKind.SHA256, sha256__in=sha256s).values_list("sha256", flat=True)
+        ) | set(
+            active.filter(kind=BanKind.PHASH, phash__in=phashes).values_list("phash", flat=True)
+        )
+        new: dict[tuple[str, int | str], BlockedHash] = {}
+        for row in rows:
+            if row.value in existing or (row.kind, row.value) in new:
+                continue
+            new[(row.kind, row.value)] = BlockedHash(
+                kind=row.kind,
+                phash=row.value if row.kind == BanKind.PHASH else None,
+                sha256=row.value if row.kind == BanKind.SHA256 else None,
+                source=BanSource.IMPORT,
+                label=row.label,
+            )
+        created = [ban.pk for ban in BlockedHash.objects.bulk_create(new.values())]
+        ModerationAction.objects.create(
+            image=None,
+            action=ActionKind.BAN_IMPORT,
+            actor=actor,
+            reason="",
+            details={
+                "rows": len(rows),
+                "created": len(created),
+                "skipped": len(rows) - len(created),
+                "first_ban_id": min(created, default=None),
+                "last_ban_id": max(created, default=None),
+            },
+        )
+        if created:
+            _bans_changed()
+            _enqueue_ban_sweep(created)
+    return created

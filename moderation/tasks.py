@@ -37,3 +37,14 @@ def notify_auto_block(action_id: int) -> bool:
 @shared_task(name="moderation.tasks.send_review_digest", acks_late=True, **_MAIL_RETRY)
 def send_review_digest() -> bool:
     return notifications.review_digest_send()
+
+
+# --- hash bans --------------------------------------------------------------------------
+
+
+@shared_task(name="moderation.tasks.sweep_hash_bans", acks_late=True)
+def sweep_hash_bans(ban_ids: list[int]) -> int:
+    """Block the published images matching these new bans (each block is idempotent)."""
+    if not ban_ids:
+        return 0
+    return len(services.hash_bans_sweep(ban_ids=list(ban_ids)))

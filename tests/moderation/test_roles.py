@@ -19,6 +19,9 @@ MODERATOR_PERMISSIONS = {
     "moderation.view_policy",
     "moderation.add_policy",
     "moderation.change_policy",
+    # Hash bans: the list and its CSV export, and the CSV import (migration 0007).
+    "moderation.view_blockedhash",
+    "moderation.add_blockedhash",
     "articles.view_image",
     "articles.view_article",
     "articles.view_source",

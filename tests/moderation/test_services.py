@@ -5,7 +5,14 @@ from django.db import IntegrityError, connections, transaction
 
 from articles.models import Image
 from moderation import services, tasks
-from moderation.models import ActionKind, CaseState, ImageCase, ModerationAction, Report
+from moderation.models import (
+    ActionKind,
+    BlockedHash,
+    CaseState,
+    ImageCase,
+    ModerationAction,
+    Report,
+)
 from moderation.services import BlockVia, ReportResult
 from tests.factories import ImageFactory, PolicyFactory, SourceFactory
 
@@ -186,6 +193,10 @@ def test_auto_block_blocks_the_image_and_writes_one_audit_row():
         "threshold": 5,
         "previous_state": "flagged",
         "via": "task",
+        # its hashes, banned in the same transaction (tests/moderation/test_bans.py)
+        "banned_hashes": sorted(
+            BlockedHash.objects.filter(source_image=image).values_list("pk", flat=True)
+        ),
     }
 
 
