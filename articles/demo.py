@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from articles.models import Article, Image, Source
+from articles.processing import process_image
 
 SEED_PATH = Path(__file__).resolve().parent / "demo_data" / "page.txt"
 
@@ -134,6 +136,7 @@ class DemoSummary:
     articles_present: int = 0
     images_created: int = 0
     images_present: int = 0
+    images_processed: int = 0
 
     @property
     def created(self) -> int:
@@ -144,7 +147,8 @@ class DemoSummary:
             f"Demo content: created {self.sources_created} sources, "
             f"{self.articles_created} articles, {self.images_created} images; "
             f"already present {self.sources_present} sources, "
-            f"{self.articles_present} articles, {self.images_present} images."
+            f"{self.articles_present} articles, {self.images_present} images; "
+            f"renditions made for {self.images_processed} images."
         )
 
 
@@ -462,6 +466,16 @@ def load_demo(*, stdout: TextIO | None = None) -> DemoSummary:
         for name in written:
             storage.delete(name)
         raise
+    # Readers see renditions only: make them now, as the worker would, for the
+    # demo's images that lack them (new ones, or ones loaded before processing).
+    # Outside the transaction above: process_image commits each image on its own.
+    slugs = [spec.slug for spec in specs]
+    unprocessed = Image.objects.filter(article__slug__in=slugs).filter(
+        ~Q(status=Image.Status.READY) | Q(rendition="")
+    )
+    for image_id in unprocessed.values_list("pk", flat=True):
+        if process_image(image_id=image_id):
+            summary.images_processed += 1
     return summary
 
 
@@ -525,6 +539,8 @@ def _create_missing_images(
             format="JPEG",
             byte_size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
+            # Until its renditions are made (below, once committed), readers do not see it.
+            status=Image.Status.PENDING,
         )
         image.original.save(
             image_name(slug=spec.slug, position=image_spec.position),

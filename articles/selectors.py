@@ -1,10 +1,14 @@
 """Reads of published content shared by the pages and the API."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from articles.models import Article, Image
 
 TICKER_SIZE = 24
+# What a reader may be shown: processed (the worker made its renditions) and not
+# blocked. An image before processing is skipped as if it did not exist yet.
+SHOWN = Q(status=Image.Status.READY) & ~Q(rendition="")
+RENDITION_FIELDS = ("thumbnail", "rendition", "thumbnail_webp", "rendition_webp")
 
 
 def article_list() -> QuerySet[Article]:
@@ -17,15 +21,17 @@ def article_page_list() -> QuerySet[Article]:
     The lead image is one sliced prefetch (a window function in SQL) for the
     whole page of articles, however many images each article has.
     """
-    lead_image = Image.objects.order_by("position", "id")[:1]
+    # Blocked images stay (the card shows the placeholder); pending ones are skipped.
+    lead_image = Image.objects.filter(SHOWN).order_by("position", "id")[:1]
     return article_list().prefetch_related(
         Prefetch("images", queryset=lead_image, to_attr="lead_images")
     )
 
 
 def article_get(*, slug: str) -> Article:
-    """Raises Article.DoesNotExist."""
-    images = Image.objects.order_by("position", "id")
+    """Raises Article.DoesNotExist. Its images in order, blocked ones included
+    (shown as a placeholder), those not yet processed left out."""
+    images = Image.objects.filter(SHOWN).order_by("position", "id")
     return (
         Article.objects.select_related("source")
         .prefetch_related(Prefetch("images", queryset=images))
@@ -45,6 +51,12 @@ def image_get(*, image_id: int) -> Image:
     return Image.objects.select_related("article").get(pk=image_id)
 
 
-def image_is_blocked_by_file(*, name: str) -> bool:
-    """Whether a stored media file belongs to a blocked image."""
-    return Image.objects.filter(original=name, visibility=Image.Visibility.BLOCKED).exists()
+def image_file_is_public(*, name: str) -> bool:
+    """Whether a stored media file may be served to anyone: one of the renditions
+    of a processed, visible image. Never an original (those are the uploaded
+    bytes, metadata and all), never a file of a blocked or pending image, never
+    a file no image names."""
+    named = Q()
+    for field in RENDITION_FIELDS:
+        named |= Q(**{field: name})
+    return Image.objects.filter(named, visibility=Image.Visibility.VISIBLE).filter(SHOWN).exists()

@@ -17,8 +17,24 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class ImageSerializer(serializers.ModelSerializer):
+    """An image as readers get it: the URLs of its renditions (re-encoded, no
+    metadata), never of the uploaded original. Every URL is null while the image
+    is blocked or not processed yet (`status: "pending"`)."""
+
     article = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(
+        help_text="The article-size rendition (JPEG, at most 1024 px a side); null when "
+        "blocked or pending."
+    )
+    thumbnail_url = serializers.SerializerMethodField(
+        help_text="The thumbnail (JPEG, at most 320 px a side); null when blocked or pending."
+    )
+    webp_url = serializers.SerializerMethodField(
+        help_text="The article-size rendition in WebP; null when blocked or pending."
+    )
+    thumbnail_webp_url = serializers.SerializerMethodField(
+        help_text="The thumbnail in WebP; null when blocked or pending."
+    )
 
     class Meta:
         model = Image
@@ -31,16 +47,32 @@ class ImageSerializer(serializers.ModelSerializer):
             "width",
             "height",
             "visibility",
+            "status",
             "url",
+            "thumbnail_url",
+            "webp_url",
+            "thumbnail_webp_url",
         ]
 
     def get_url(self, image: Image) -> str | None:
-        # A blocked image's address never leaves the server.
-        if image.is_blocked or not image.original:
+        return self._file_url(image, "rendition")
+
+    def get_thumbnail_url(self, image: Image) -> str | None:
+        return self._file_url(image, "thumbnail")
+
+    def get_webp_url(self, image: Image) -> str | None:
+        return self._file_url(image, "rendition_webp")
+
+    def get_thumbnail_webp_url(self, image: Image) -> str | None:
+        return self._file_url(image, "thumbnail_webp")
+
+    def _file_url(self, image: Image, field: str) -> str | None:
+        # A blocked image's addresses never leave the server; a pending one has none yet.
+        file = getattr(image, field)
+        if image.is_blocked or image.status != Image.Status.READY or not file:
             return None
         request = self.context.get("request")
-        url = image.original.url
-        return request.build_absolute_uri(url) if request else url
+        return request.build_absolute_uri(file.url) if request else file.url
 
 
 class ArticleListSerializer(serializers.ModelSerializer):
@@ -88,7 +120,4 @@ class ImageUploadErrorsSerializer(serializers.Serializer):
 
 
 class ImageUploadedSerializer(ImageSerializer):
-    """The new image: `pending` until the worker has made its renditions."""
-
-    class Meta(ImageSerializer.Meta):
-        fields = [*ImageSerializer.Meta.fields, "status"]
+    """The new image: `pending` (and no URLs) until the worker has made its renditions."""

@@ -1,4 +1,6 @@
+import mimetypes
 import posixpath
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
@@ -10,7 +12,7 @@ from django.views.static import serve
 
 from articles import selectors
 from articles.models import Article
-from articles.selectors import image_is_blocked_by_file
+from articles.selectors import image_file_is_public
 
 HOME_PAGE_SIZE = 12
 
@@ -52,18 +54,41 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def media(request: HttpRequest, path: str) -> HttpResponse:
-    """Serve an uploaded file, unless it belongs to a blocked image.
+# Sent with every media answer, the 404s included. nosniff and the sandboxing CSP
+# keep a file that a browser is tricked into opening as a document from running
+# anything; no-cache makes every cache ask again, so a block reaches readers who
+# already saw the image (their cache's revalidation gets the 404).
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+    "Cache-Control": "no-cache",
+}
 
-    Used where Django serves media itself; behind nginx the same rule is
-    applied by the proxy (see the README).
+
+@require_safe
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Serve a rendition of a visible, processed image; 404 for anything else.
+
+    404 (not 410) for a blocked image's files, its original, a pending image's
+    files and files no image names alike: the answer does not tell that a file
+    exists or why it is withheld, and a block is not final (a moderator may
+    restore the image, and the same URL then answers again).
+
+    With MEDIA_ACCEL_REDIRECT_PREFIX set (production behind nginx), the answer
+    is headers only: nginx serves the bytes from its `internal` location.
     """
-    # Normalise first, so "a/../a/x.jpg" can't slip past the check.
+    # Normalise first, so "a/../b/x.jpg" is looked up (and served) as "b/x.jpg".
     name = posixpath.normpath(path).lstrip("/")
-    if image_is_blocked_by_file(name=name):
-        raise Http404
-    response = serve(request, name, document_root=settings.MEDIA_ROOT)
-    response["X-Content-Type-Options"] = "nosniff"
-    # Revalidate every time: a block must reach readers who saw the image.
-    response["Cache-Control"] = "no-cache"
+    if name.startswith("..") or not image_file_is_public(name=name):
+        response = HttpResponse(status=404, content_type="text/plain; charset=utf-8")
+    elif settings.MEDIA_ACCEL_REDIRECT_PREFIX:
+        response = HttpResponse(content_type=mimetypes.guess_type(name)[0])
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT_PREFIX + quote(name)
+    else:
+        try:
+            response = serve(request, name, document_root=settings.MEDIA_ROOT)
+        except Http404:
+            response = HttpResponse(status=404, content_type="text/plain; charset=utf-8")
+    for header, value in MEDIA_HEADERS.items():
+        response[header] = value
     return response

@@ -133,8 +133,9 @@ class CaseImageSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="image.id")
     url = serializers.SerializerMethodField(
-        help_text="The public file while the image is visible; once blocked, the admin's "
-        "staff-only view of it (session sign-in), or null where the admin is not served."
+        help_text="The public article-size rendition while the image is visible and "
+        "processed; otherwise (blocked, pending) the admin's staff-only view of it (session "
+        "sign-in), or null where the admin is not served."
     )
     caption = serializers.CharField(source="image.caption")
     visibility = serializers.ChoiceField(
@@ -145,15 +146,15 @@ class CaseImageSerializer(serializers.Serializer):
         image = case.image
         if not image.original:
             return None
-        if image.is_blocked:
-            # The public media view answers 404 for a blocked file; moderators
-            # judge it through the admin's view, which checks who asks.
+        if image.is_blocked or image.status != Image.Status.READY or not image.rendition:
+            # The public media view answers 404 for a blocked or pending image's
+            # files; moderators judge it through the admin's view, which checks who asks.
             try:
                 url = reverse("admin:moderation_imagecase_image", args=[case.pk])
             except NoReverseMatch:
                 return None
         else:
-            url = image.original.url
+            url = image.rendition.url
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 

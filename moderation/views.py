@@ -23,6 +23,9 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
         image = image_get(image_id=image_id)
     except Image.DoesNotExist:
         raise Http404 from None
+    if image.status != Image.Status.READY or not image.rendition:
+        # Not processed yet: readers are not shown it anywhere, so nothing to report.
+        raise Http404
     article_url = reverse("article-detail", kwargs={"slug": image.article.slug})
     if image.is_blocked:
         # Nothing left to report: the article shows the placeholder.

@@ -112,9 +112,14 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
-# Serve media through Django's visibility-checking view. Turn off where the
-# proxy serves media itself with the same rule (see the README).
+# Serve media through Django's visibility-checking view: only renditions of
+# visible, processed images; never an original. Keep it on behind nginx too.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Empty: the media view streams the file itself. Behind nginx, the prefix of its
+# `internal` location (e.g. "/protected-media/"): the view answers the visibility
+# check with X-Accel-Redirect and no body, nginx sends the bytes
+# (deploy/nginx/signalement.conf).
+MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -1,9 +1,14 @@
+import functools
+import uuid
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from articles.models import Article, Image, Source
+from articles.processing import RENDITION_FIELDS, Rendered, render_renditions
 from moderation.models import MODERATORS_GROUP, Policy, Reason, Report
 
 
@@ -55,9 +60,23 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     original_url = factory.LazyAttribute(lambda a: f"https://example.org/{a.slug}")
 
 
+@functools.lru_cache(maxsize=32)
+def _rendered(data: bytes) -> Rendered:
+    # Most factory images share their bytes: render each distinct original once.
+    return render_renditions(data)
+
+
 class ImageFactory(factory.django.DjangoModelFactory):
+    """A processed image, as readers see it: its four renditions made by the
+    real Pillow pipeline (articles.processing.render_renditions). `processed=False`
+    gives an upload the worker has not processed yet (pending, no renditions)."""
+
     class Meta:
         model = Image
+        skip_postgeneration_save = True
+
+    class Params:
+        processed = True
 
     article = factory.SubFactory(ArticleFactory)
     position = factory.Sequence(lambda n: n)
@@ -67,6 +86,26 @@ class ImageFactory(factory.django.DjangoModelFactory):
     width = 64
     height = 48
     format = "JPEG"
+    status = factory.LazyAttribute(
+        lambda o: Image.Status.READY if o.processed else Image.Status.PENDING
+    )
+
+    @factory.post_generation
+    def renditions(image, create, extracted, **kwargs):
+        if image.status != Image.Status.READY or not image.original:
+            return
+        with image.original.open("rb") as original:
+            rendered = _rendered(original.read())
+        # As the worker names them: a random directory per image.
+        directory = uuid.uuid4().hex
+        extensions = {"thumbnail": "jpg", "rendition": "jpg"}
+        for field in RENDITION_FIELDS:
+            name = f"{directory}/{field}.{extensions.get(field, 'webp')}"
+            getattr(image, field).save(name, ContentFile(rendered.files[field]), save=False)
+        image.width, image.height = rendered.width, rendered.height
+        image.processed_at = timezone.now()
+        if create:
+            image.save(update_fields=[*RENDITION_FIELDS, "width", "height", "processed_at"])
 
 
 class PolicyFactory(factory.django.DjangoModelFactory):

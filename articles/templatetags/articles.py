@@ -1,3 +1,4 @@
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -55,3 +56,31 @@ def article_sections(body: str, images: Iterable[Image]) -> list[Section]:
         section.image = image
     sections.extend(Section(image=image) for image in images[len(sections) :])
     return sections
+
+
+# Longest side of each rendition, as articles.processing makes them.
+RENDITION_BOXES = {"thumbnail": 320, "rendition": 1024}
+
+
+def fit_within(*, width: int, height: int, box: int) -> tuple[int, int]:
+    """The size Pillow's `thumbnail((box, box))` gives an image of width x height:
+    never enlarged, the aspect kept, each side rounded the way Pillow rounds it.
+    (The worker reduces from a JPEG draft, so a side may differ by a pixel:
+    close enough for the layout, which is what width and height are for.)"""
+    if width <= 0 or height <= 0 or (width <= box and height <= box):
+        return width, height
+    aspect = width / height
+    if aspect >= 1:
+        low, high = math.floor(box / aspect), math.ceil(box / aspect)
+        best = min(low, high, key=lambda n: 0 if n == 0 else abs(aspect - box / n))
+        return box, max(best, 1)
+    low, high = math.floor(box * aspect), math.ceil(box * aspect)
+    best = min(low, high, key=lambda n: abs(aspect - n / box))
+    return max(best, 1), box
+
+
+@register.simple_tag
+def rendition_size(image: Image, kind: str) -> dict[str, int]:
+    """{"width": …, "height": …} of an image's "thumbnail" or "rendition"."""
+    width, height = fit_within(width=image.width, height=image.height, box=RENDITION_BOXES[kind])
+    return {"width": width, "height": height}

@@ -54,7 +54,7 @@ def test_article_detail_carries_its_images_in_order(client):
     assert [i["id"] for i in body["images"]] == [first.pk, second.pk]
     assert body["images"][0]["visibility"] == "blocked"
     assert body["images"][0]["url"] is None
-    assert body["images"][1]["url"].endswith(second.original.url)
+    assert body["images"][1]["url"].endswith(second.rendition.url)
 
 
 def test_unknown_article_is_404(client):
@@ -75,7 +75,11 @@ def test_image_detail(client):
         "width": 64,
         "height": 48,
         "visibility": "visible",
-        "url": f"http://testserver{image.original.url}",
+        "status": "ready",
+        "url": f"http://testserver{image.rendition.url}",
+        "thumbnail_url": f"http://testserver{image.thumbnail.url}",
+        "webp_url": f"http://testserver{image.rendition_webp.url}",
+        "thumbnail_webp_url": f"http://testserver{image.thumbnail_webp.url}",
     }
 
 
@@ -99,10 +103,10 @@ def test_unknown_image_is_404(client, image_id):
 def test_visible_image_file_is_served_with_nosniff(client):
     image = ImageFactory()
 
-    response = client.get(image.original.url)
+    response = client.get(image.rendition.url)
 
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == image.original.read()
+    assert b"".join(response.streaming_content) == image.rendition.read()
     assert response["X-Content-Type-Options"] == "nosniff"
 
 

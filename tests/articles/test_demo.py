@@ -169,7 +169,9 @@ def test_load_demo_creates_sources_articles_and_images(media_root: Path):
         data = path.read_bytes()
         assert image.sha256 == hashlib.sha256(data).hexdigest()
         assert image.byte_size == len(data)
-        assert image.phash is None
+        # processed at load: ready, with its renditions
+        assert image.status == Image.Status.READY
+        assert image.rendition and image.thumbnail_webp
         assert image.credit == "Illustration de démonstration"
         assert image.caption
         with PILImage.open(path) as picture:
@@ -205,7 +207,8 @@ def test_load_demo_twice_creates_nothing(media_root: Path):
     # Then no row nor file changes, and the summary says so
     assert (Source.objects.count(), Article.objects.count(), Image.objects.count()) == counts
     assert media_snapshot(media_root) == files
-    assert len(files) == IMAGE_COUNT
+    # Each image: its original and its four renditions.
+    assert len(files) == IMAGE_COUNT * 5
     assert summary.created == 0
     assert summary.sources_present == SOURCE_COUNT
     assert summary.articles_present == ARTICLE_COUNT

@@ -26,7 +26,8 @@ def article_url(article) -> str:
 
 
 def file_name(image) -> str:
-    return PurePosixPath(image.original.name).name
+    """What names the image's files in a URL: its renditions' random directory."""
+    return PurePosixPath(image.rendition.name).parent.name
 
 
 def block(image) -> None:
@@ -80,7 +81,7 @@ def test_home_shows_the_ticker_the_latest_articles_and_a_next_page(client):
         assert card.one(".article-card__source").text == article.source.name
         assert card.one("time").text == f"{article.published_at.astimezone(PARIS).day} août 2024"
         lead = article.images.get(position=0)
-        assert card.one("img")["src"] == lead.original.url
+        assert card.one("img")["src"] == lead.thumbnail.url
         assert card.one("figure.article-image")["id"] == f"image-{lead.pk}"
         assert card.one("a.report-button")["href"] == f"/images/{lead.pk}/report/"
 
@@ -153,7 +154,7 @@ def test_home_card_of_a_blocked_lead_image_shows_the_placeholder_and_nothing_of_
     assert image.caption not in html
     # and the other card is untouched
     assert len(page.select("img")) == 1
-    assert page.one("img")["src"] == visible_article.images.get().original.url
+    assert page.one("img")["src"] == visible_article.images.get().thumbnail.url
 
 
 @pytest.mark.portable
@@ -248,7 +249,7 @@ def test_article_page_shows_each_image_with_caption_credit_and_report_control(
         assert figure["data-image-id"] == str(image.pk)
         img = figure.one("img")
         assert (img["src"], img["alt"], img["width"], img["height"]) == (
-            image.original.url,
+            image.rendition.url,
             image.caption,
             "80",
             "60",
@@ -367,8 +368,8 @@ def test_a_blocked_image_is_replaced_by_the_placeholder_with_no_trace(client, ar
     assert f"report-dialog-{blocked.pk}" not in html
     # and the other images are untouched
     assert [img["src"] for img in page.select("img")] == [
-        images[0].original.url,
-        images[2].original.url,
+        images[0].rendition.url,
+        images[2].rendition.url,
     ]
     assert len(page.select("a.report-button")) == 2
 

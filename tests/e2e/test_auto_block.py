@@ -30,7 +30,8 @@ def test_five_readers_block_an_image_and_a_reload_shows_the_placeholder(
 ):
     # given an article whose lead image five readers, each in their own browser, report
     article, (image, other) = article_with_images
-    file_name = Path(image.original.name).name
+    # Its renditions' random directory: what names its files in any public URL.
+    file_name = Path(image.rendition.name).parent.name
     readers = [new_reader() for _ in range(5)]
     statuses = []
     for number, (page, reason) in enumerate(
@@ -72,6 +73,7 @@ def test_five_readers_block_an_image_and_a_reload_shows_the_placeholder(
     # and the file itself is gone for readers. (Asked of the app itself: Django's live
     # server thread serves MEDIA_URL straight from MEDIA_ROOT, without our view.)
     assert Client().get(image.original.url).status_code == 404
+    assert Client().get(image.rendition.url).status_code == 404
 
     # and the home page's card shows the placeholder
     page.goto("/")

@@ -125,8 +125,10 @@ def test_article_page_shows_the_article_its_images_and_their_report_controls(
         expect(shown).to_have_attribute("data-image-id", str(image.pk))
         img = shown.locator("img")
         expect(img).to_have_attribute("alt", image.caption)
-        expect(img).to_have_attribute("width", str(image.width))
-        expect(img).to_have_attribute("height", str(image.height))
+        # the 1024 px rendition's size, read from the file itself
+        expect(img).to_have_attribute("width", str(image.rendition.width))
+        expect(img).to_have_attribute("height", str(image.rendition.height))
+        expect(img).to_have_attribute("src", image.rendition.url)
         expect(shown.locator("figcaption")).to_contain_text(image.caption)
         expect(shown.locator(".article-image__credit")).to_contain_text(image.credit)
         expect(report_button(reader, image)).to_have_attribute(

@@ -236,7 +236,7 @@ def test_queue_item_carries_the_case_its_image_article_source_and_reasons(api, m
     image = case.image
     assert item["id"] == case.pk
     assert item["image"]["id"] == image.pk
-    assert item["image"]["url"] == f"http://testserver{image.original.url}"
+    assert item["image"]["url"] == f"http://testserver{image.rendition.url}"
     assert item["image"]["caption"] == "Une légende"
     assert item["image"]["visibility"] == "visible"
     assert item["article"] == {"slug": "un-titre", "title": "Un titre"}

@@ -56,7 +56,7 @@ def test_the_form_page_shows_the_image_and_the_report_form(browser, image):
     page = parse(response)
     assert page.one("html")["lang"] == "fr"
     assert page.one("h1").text == "Signaler cette image"
-    assert page.one("figure img")["src"] == image.original.url
+    assert page.one("figure img")["src"] == image.rendition.url
     assert "La rivière en crue" in page.one("figure figcaption").text
     back = f"/articles/{image.article.slug}/#image-{image.pk}"
     assert page.one("a.report-back")["href"] == back
