@@ -20,8 +20,8 @@ _lock = threading.Lock()
 _failed_at: float | None = None
 
 
-def enqueue(*, task_name: str, object_id: int, if_lost: str) -> bool:
-    """Send `moderation.tasks.<task_name>(object_id)`; never raises.
+def enqueue(*, task_name: str, object_id: int | list[int], if_lost: str) -> bool:
+    """Send `moderation.tasks.<task_name>(object_id)` (an id, or a list of ids); never raises.
 
     Returns whether the message was handed to the broker. `if_lost` tells the
     log what becomes of the work when it was not.
