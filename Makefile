@@ -2,7 +2,8 @@
 #   make venv      .venv with Python 3.11 + requirements-dev.txt (re-installs when they change)
 #   make messages  compile gettext catalogs (needs gettext when there are .po files)
 #   make run       SQLite + demo data + Redis, then web, worker and beat under honcho
-#   make test      lint, OpenAPI schema check, pytest on PostgreSQL (with the browser tests),
+#   make test      lint, OpenAPI schema check, pytest on PostgreSQL (with the browser tests
+#                  and a real nginx in front of the live server),
 #                  pytest -m portable on SQLite
 #   make lint      ruff check + ruff format --check
 #   make format    ruff check --fix + ruff format
@@ -52,6 +53,7 @@ test: venv messages
 	@scripts/ensure-postgres $(TEST_DATABASE_URL)
 	@scripts/ensure-redis --system $(TEST_REDIS_URL)
 	@scripts/ensure-chromium
+	@scripts/ensure-nginx
 	ruff check .
 	ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) \

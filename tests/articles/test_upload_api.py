@@ -1,7 +1,9 @@
 """POST /api/articles/{slug}/images/: editors upload; the bytes are checked first."""
 
+from importlib import import_module
+
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -16,8 +18,22 @@ from tests.waiting import wait_until
 @pytest.fixture
 def editor(db):
     user = UserFactory(username="editor", is_staff=True)
-    user.groups.add(Group.objects.get(name=EDITORS_GROUP))
+    user.groups.add(editors_group())
     return user
+
+
+def editors_group() -> Group:
+    """The Editors group migration 0003 made. A transactional test's flush (the
+    worker test here runs after test_nginx.py's) empties the tables, so it is made
+    again then, from the migration's own permission list."""
+    group, created = Group.objects.get_or_create(name=EDITORS_GROUP)
+    if created:
+        migration = import_module("articles.migrations.0003_editors_group")
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in migration.PERMISSIONS
+        )
+    return group
 
 
 @pytest.fixture
