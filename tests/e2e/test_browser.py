@@ -19,7 +19,7 @@ def test_chromium_loads_the_api_and_a_media_file_from_the_live_server(reader, br
     assert response is not None and response.status == 200
     assert reader.url.startswith("http://127.0.0.1:")
     assert reader.evaluate("() => JSON.parse(document.body.innerText).count") == 1
-    assert reader.goto(image.original.url).headers["content-type"] == "image/jpeg"
+    assert reader.goto(image.rendition.url).headers["content-type"] == "image/jpeg"
     assert browser.version.split(".")[0].isdigit()
 
 
