@@ -1,6 +1,5 @@
 """Write paths for articles' content."""
 
-import logging
 import uuid
 from functools import partial
 
@@ -11,20 +10,19 @@ from django.db.models import Max
 
 from articles.models import Article, Image
 from articles.validators import ValidatedImage
-
-logger = logging.getLogger("articles.services")
+from newsroom.publishing import enqueue
 
 
 def _enqueue_processing(image_id: int) -> None:
     # Imported here: the tasks module imports processing, which imports models.
     from articles import tasks
 
-    try:
-        tasks.process_image.delay(image_id)
-    except Exception:
-        # The upload is saved and answered all the same; the image stays pending
-        # until `process_image` is run for it again.
-        logger.exception("could not enqueue process_image(%s); the image stays pending", image_id)
+    # The upload is saved and answered all the same.
+    enqueue(
+        task=tasks.process_image,
+        argument=image_id,
+        if_lost="the image stays pending until process_image runs for it again",
+    )
 
 
 def image_create(

@@ -37,7 +37,6 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
-from moderation.publishing import enqueue
 from moderation.selectors import (
     case_list_due_for_block,
     half_threshold,
@@ -46,6 +45,7 @@ from moderation.selectors import (
     policy_for,
     threshold_reached,
 )
+from newsroom.publishing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -185,13 +185,20 @@ def _crosses_threshold(*, count: int, score: int, weight: int, threshold: int) -
 # reaches the broker: the database is the truth.
 
 
+def _send(*, task_name: str, argument: int | list[int], if_lost: str) -> None:
+    # Imported here: tasks import this module.
+    from moderation import tasks
+
+    enqueue(task=getattr(tasks, task_name), argument=argument, if_lost=if_lost)
+
+
 def _enqueue_auto_block(*, image_id: int) -> None:
-    enqueue(task_name="auto_block", object_id=image_id, if_lost="the sweeper will block it")
+    _send(task_name="auto_block", argument=image_id, if_lost="the sweeper will block it")
 
 
 def _enqueue_notification(*, task_name: str, object_id: int) -> None:
     # The case is in the admin queue and the digest either way.
-    enqueue(task_name=task_name, object_id=object_id, if_lost="no email for it")
+    _send(task_name=task_name, argument=object_id, if_lost="no email for it")
 
 
 class BlockVia(enum.StrEnum):
@@ -579,9 +586,9 @@ def _bans_changed() -> None:
 
 def _enqueue_ban_sweep(ban_ids: list[int]) -> None:
     transaction.on_commit(
-        lambda: enqueue(
+        lambda: _send(
             task_name="sweep_hash_bans",
-            object_id=ban_ids,
+            argument=ban_ids,
             if_lost="images already published that match these bans stay visible",
         )
     )

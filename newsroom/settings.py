@@ -233,7 +233,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # After a failed publish, a process stops trying the broker for this long
-# (moderation/publishing.py): each try against a dead Redis costs seconds.
+# (newsroom/publishing.py): each try against a dead Redis costs seconds.
 BROKER_RETRY_AFTER_SECONDS = env_int("BROKER_RETRY_AFTER_SECONDS", 10, minimum=0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False

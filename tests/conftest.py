@@ -2,7 +2,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
-from moderation import publishing
+from newsroom import publishing
 from newsroom.celery import app as celery_app
 from tests.factories import ModeratorFactory
 

@@ -3,7 +3,8 @@ import logging
 import pytest
 from kombu.exceptions import OperationalError
 
-from moderation import publishing, tasks
+from moderation import tasks
+from newsroom import publishing
 
 
 @pytest.fixture
@@ -23,12 +24,12 @@ def dead_broker(monkeypatch):
 def test_after_a_failure_the_broker_is_not_tried_again_for_a_while(dead_broker, caplog, settings):
     # given a broker that just failed
     settings.BROKER_RETRY_AFTER_SECONDS = 60
-    with caplog.at_level(logging.ERROR, logger="moderation.services"):
-        first = publishing.enqueue(task_name="auto_block", object_id=1, if_lost="swept later")
+    with caplog.at_level(logging.ERROR, logger="newsroom.publishing"):
+        first = publishing.enqueue(task=tasks.auto_block, argument=1, if_lost="swept later")
 
         # when more messages come within the pause
-        second = publishing.enqueue(task_name="auto_block", object_id=2, if_lost="swept later")
-        third = publishing.enqueue(task_name="notify_first_report", object_id=3, if_lost="no mail")
+        second = publishing.enqueue(task=tasks.auto_block, argument=2, if_lost="swept later")
+        third = publishing.enqueue(task=tasks.notify_first_report, argument=3, if_lost="no mail")
 
     # then none was sent, only the first tried the broker, and each loss is logged
     assert (first, second, third) == (False, False, False)
@@ -40,9 +41,9 @@ def test_after_a_failure_the_broker_is_not_tried_again_for_a_while(dead_broker, 
 
 def test_after_the_pause_the_broker_is_tried_again(dead_broker, settings):
     settings.BROKER_RETRY_AFTER_SECONDS = 0
-    publishing.enqueue(task_name="auto_block", object_id=1, if_lost="swept later")
+    publishing.enqueue(task=tasks.auto_block, argument=1, if_lost="swept later")
 
-    publishing.enqueue(task_name="auto_block", object_id=2, if_lost="swept later")
+    publishing.enqueue(task=tasks.auto_block, argument=2, if_lost="swept later")
 
     assert len(dead_broker) == 2
 
@@ -55,9 +56,9 @@ def test_a_successful_send_clears_the_failure(monkeypatch, settings):
     publishing._failed_at = 0.0
 
     # when two messages are sent with a long pause configured
-    assert publishing.enqueue(task_name="auto_block", object_id=1, if_lost="-")
+    assert publishing.enqueue(task=tasks.auto_block, argument=1, if_lost="-")
     settings.BROKER_RETRY_AFTER_SECONDS = 60
-    assert publishing.enqueue(task_name="auto_block", object_id=2, if_lost="-")
+    assert publishing.enqueue(task=tasks.auto_block, argument=2, if_lost="-")
 
     # then both went through
     assert sent == [(1,), (2,)]
