@@ -601,4 +601,7 @@ def test_the_real_worker_mails_the_first_report_and_the_block_once_each(
     # then (one queue, one worker: in order) only the digest is new
     wait_until(lambda: len(mailoutbox) == 3)
     assert mailoutbox[2].subject == "[Signalement] 1 image en attente de vérification"
-    assert ModeratorNotification.objects.filter(sent_at__isnull=False).count() == 3
+    # (the worker marks a row sent just after the mail leaves: wait for that too)
+    wait_until(lambda: ModeratorNotification.objects.filter(sent_at__isnull=False).count() == 3)
+    assert ModeratorNotification.objects.count() == 3
+    assert len(mailoutbox) == 3
