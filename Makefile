@@ -22,9 +22,11 @@ export PATH := $(VIRTUAL_ENV)/bin:$(PATH)
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/signalement
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_THROTTLE_REDIS_URL ?= redis://127.0.0.1:6379/14
 PORTABLE_DATABASE_URL := sqlite:///var/test-portable.sqlite3
 PYTEST_ARGS ?=
-TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-secret-key DEBUG=0
+TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) THROTTLE_REDIS_URL=$(TEST_THROTTLE_REDIS_URL) \
+    SECRET_KEY=test-secret-key DEBUG=0
 # pytest exits 5 when nothing is selected: fine for the portable run when
 # PYTEST_ARGS narrowed the selection, an error otherwise.
 PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 
 from articles.models import Image
 from articles.serializers import DetailSerializer
-from moderation import selectors, services
-from moderation.messages import REPORT_THANKS
-from moderation.models import ImageCase
+from moderation import limits, selectors, services
+from moderation.messages import REPORT_THANKS, report_throttled
+from moderation.models import ImageCase, Report, ReportOutcome
 from moderation.permissions import (
     DECIDE_CASES,
     VIEW_ACTIONS,
@@ -32,9 +32,24 @@ from moderation.serializers import (
     CaseSerializer,
     DecisionErrorsSerializer,
     DecisionInputSerializer,
+    ReporterMuteErrorsSerializer,
+    ReporterMuteInputSerializer,
     ReportErrorsSerializer,
     ReportInputSerializer,
 )
+
+
+class ReaderSessionAuthentication(SessionAuthentication):
+    """Session authentication that checks CSRF for anonymous readers too.
+
+    DRF checks it only for signed-in users, but an anonymous reader is also
+    known by a cookie (moderation.readers), which another site's page would
+    send along: without the token, its report is refused (403).
+    """
+
+    def authenticate(self, request: Request):
+        self.enforce_csrf(request)
+        return super().authenticate(request)
 
 
 class ImageReportApi(APIView):
@@ -43,6 +58,9 @@ class ImageReportApi(APIView):
     201 for a new report; 200 with the same thanks for a repeat or an image
     already blocked, so a reader learns nothing from the difference.
     """
+
+    # A token is not sent by browsers on their own, so it needs no CSRF token.
+    authentication_classes = [TokenAuthentication, ReaderSessionAuthentication]
 
     @extend_schema(
         operation_id="image_report_create",
@@ -62,19 +80,40 @@ class ImageReportApi(APIView):
                 "a JSON object.",
             ),
             404: OpenApiResponse(DetailSerializer, description="No such image."),
+            403: OpenApiResponse(
+                DetailSerializer,
+                description="No valid CSRF token: every report made with the site's cookies "
+                "needs one, anonymous ones included.",
+            ),
             413: OpenApiResponse(DetailSerializer, description="The body is too large."),
             415: OpenApiResponse(DetailSerializer, description="The body is not JSON."),
+            429: OpenApiResponse(
+                DetailSerializer,
+                description="Too many reports from this reader or this network: nothing "
+                "was recorded; `Retry-After` says when to try again.",
+            ),
         },
     )
     def post(self, request: Request, image_id: int) -> Response:
+        reader = reader_from_request(request)
+        retry_after = limits.report_limits_check(
+            reader_key=reader.reporter_key, ip_hash=reader.ip_hash
+        )
+        if retry_after is not None:
+            return Response(
+                {"detail": report_throttled(retry_after=retry_after)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(retry_after)},
+            )
         serializer = ReportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reader = reader_from_request(request)
         try:
             receipt = services.report_create(
                 image_id=image_id,
                 reporter_key=reader.reporter_key,
                 user_id=reader.user_id,
+                ip_hash=reader.ip_hash,
+                network_hash=reader.network_hash,
                 **serializer.validated_data,
             )
         except Image.DoesNotExist:
@@ -142,9 +181,16 @@ class CaseListApi(ModeratorApi):
         if ordering:
             cases = cases.order_by(*_case_order_by(ordering))
         page = self.paginate_queryset(cases)
-        # One query for the reasons of the whole page.
+        # One query for the reasons of the whole page, and one for the held
+        # reports of the page's held cases (when there are any).
         reasons = selectors.reason_breakdown(image_ids=[case.image_id for case in page])
-        context = {**self.get_serializer_context(), "reasons": reasons}
+        held_ids = [case.image_id for case in page if case.brigade_held_at]
+        held_counts = selectors.held_report_counts(image_ids=held_ids) if held_ids else {}
+        context = {
+            **self.get_serializer_context(),
+            "reasons": reasons,
+            "held_counts": held_counts,
+        }
         return self.get_paginated_response(CaseSerializer(page, many=True, context=context).data)
 
 
@@ -176,20 +222,31 @@ class CaseDetailApi(ModeratorApi):
     )
     def get(self, request: Request, case_id: int) -> Response:
         case = _case_or_404(case_id=case_id)
+        # Prefetched by case_get, with their users.
         reports = case.image.reports.all()
         context = {
             **self.get_serializer_context(),
             "reasons": selectors.reason_breakdown(image_ids=[case.image_id]),
-            "reporter_records": selectors.reporter_records(
-                reporter_keys=[report.reporter_key for report in reports]
+            "held_counts": {
+                case.image_id: sum(report.outcome == ReportOutcome.HELD for report in reports)
+            },
+            "reporters": selectors.reporter_profiles(
+                reporter_keys=[report.reporter_key for report in reports],
+                staff_keys=[report.reporter_key for report in reports if _is_active_staff(report)],
             ),
         }
         return Response(CaseDetailSerializer(case, context=context).data)
 
 
+def _is_active_staff(report: Report) -> bool:
+    # As services.report_create weighs a signed-in reporter.
+    return report.user is not None and report.user.is_staff and report.user.is_active
+
+
 class CaseDecisionApi(ModeratorApi):
     """POST /api/moderation/cases/{id}/decisions/: confirm, restore, dismiss,
-    protect, unprotect or note; answers the audit row written."""
+    protect, unprotect, note or release (count the held grouped reports);
+    answers the audit row written."""
 
     moderator_permissions = (VIEW_CASES, DECIDE_CASES)
 
@@ -250,3 +307,67 @@ class ActionListApi(ModeratorApi):
         params.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.action_list(**params.validated_data))
         return self.get_paginated_response(ActionSerializer(page, many=True).data)
+
+
+class ReporterMuteBaseApi(ModeratorApi):
+    """Mute or unmute a reporter, named by key or by one of their reports."""
+
+    moderator_permissions = (DECIDE_CASES,)
+
+    def _apply(self, request: Request, service) -> Response:
+        serializer = ReporterMuteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            action = service(
+                reporter_key=serializer.validated_data["reporter_key"],
+                actor=request.user,
+                reason=serializer.validated_data["reason"],
+            )
+        except services.DecisionError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(ActionSerializer(action).data, status=status.HTTP_200_OK)
+
+
+def _mute_responses(conflict: str) -> dict:
+    return {
+        200: OpenApiResponse(ActionSerializer, description="The audit row written."),
+        400: OpenApiResponse(
+            ReporterMuteErrorsSerializer,
+            description="Neither or both of `reporter_key` and `report`, an unknown report, "
+            "a reason too long, a body that is not a JSON object.",
+        ),
+        401: _UNAUTHENTICATED,
+        403: _FORBIDDEN,
+        409: OpenApiResponse(DetailSerializer, description=conflict),
+    }
+
+
+class ReporterMuteApi(ReporterMuteBaseApi):
+    """POST /api/moderation/reporters/mute/: stop counting a reporter. Their open
+    reports leave their cases' counts and scores, their held ones stop waiting, and
+    their future reports are stored uncounted."""
+
+    @extend_schema(
+        operation_id="moderation_reporter_mute",
+        summary="Mute a reporter",
+        tags=["moderation"],
+        request=ReporterMuteInputSerializer,
+        responses=_mute_responses("The reporter is already muted; nothing was changed."),
+    )
+    def post(self, request: Request) -> Response:
+        return self._apply(request, services.reporter_mute)
+
+
+class ReporterUnmuteApi(ReporterMuteBaseApi):
+    """POST /api/moderation/reporters/unmute/: count a muted reporter's future
+    reports again (those made while muted stay uncounted)."""
+
+    @extend_schema(
+        operation_id="moderation_reporter_unmute",
+        summary="Unmute a reporter",
+        tags=["moderation"],
+        request=ReporterMuteInputSerializer,
+        responses=_mute_responses("The reporter is not muted; nothing was changed."),
+    )
+    def post(self, request: Request) -> Response:
+        return self._apply(request, services.reporter_unmute)

@@ -23,6 +23,10 @@ class ReportOutcome(models.TextChoices):
     DISMISSED = "dismissed", _("dismissed")
     # Older than the policy's window: no longer counts, nobody judged it.
     EXPIRED = "expired", _("expired")
+    # Part of a suspected brigade: kept for a moderator, not counted.
+    HELD = "held", _("held (grouped reports)")
+    # From a reporter a moderator muted: not counted.
+    MUTED = "muted", _("muted")
 
 
 class CaseState(models.TextChoices):
@@ -50,6 +54,11 @@ class ActionKind(models.TextChoices):
     POLICY_CHANGE = "policy_change", _("policy changed")
     EXPIRE = "expire", _("reports expired")
     BAN_IMPORT = "ban_import", _("banned hashes imported")
+    BRIGADE_HOLD = "brigade_hold", _("grouped reports: automatic block held")
+    RELEASE = "release", _("held reports counted")
+    MUTE = "mute", _("reporter muted")
+    UNMUTE = "unmute", _("reporter unmuted")
+    PURGE = "purge", _("personal data purged")
 
 
 COMMENT_MAX_LENGTH = 500
@@ -77,10 +86,14 @@ class Report(models.Model):
         related_name="image_reports",
         verbose_name=_("user"),
     )
+    # HMAC-SHA256 of the client IP and of its /24 or /48 network (moderation.readers);
+    # emptied with the comment after REPORT_PERSONAL_DATA_DAYS.
     ip_hash = models.CharField(_("IP hash"), max_length=64, blank=True)
+    network_hash = models.CharField(_("network hash"), max_length=64, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     comment = models.CharField(_("comment"), max_length=COMMENT_MAX_LENGTH, blank=True)
-    weight = models.PositiveSmallIntegerField(_("weight"), default=1)
+    # 1 for a new reader; moves with the reporter's record (selectors.reporter_weight).
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
     outcome = models.CharField(
         _("outcome"), max_length=10, choices=ReportOutcome.choices, default=ReportOutcome.OPEN
     )
@@ -99,10 +112,25 @@ class Report(models.Model):
                 condition=Q(outcome="open"),
                 name="moderation_report_open_reason",
             ),
+            # The brigade check counts an image's recent reports.
+            models.Index(fields=["image", "created_at"], name="moderation_report_image_time"),
+            # The privacy purge finds the reports that still hold personal data.
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(ip_hash="") | ~Q(network_hash="") | ~Q(comment=""),
+                name="moderation_report_personal",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["image", "reporter_key"], name="moderation_report_one_per_reporter"
+            ),
+            # Anonymous readers on one IP are one person per image: clearing the
+            # cookie makes a new reader id, not a new reporter.
+            models.UniqueConstraint(
+                fields=["image", "ip_hash"],
+                condition=Q(user__isnull=True) & ~Q(ip_hash=""),
+                name="moderation_report_one_per_anonymous_ip",
             ),
             models.CheckConstraint(
                 condition=Q(reason__in=Reason.values), name="moderation_report_reason_valid"
@@ -111,7 +139,7 @@ class Report(models.Model):
                 condition=Q(outcome__in=ReportOutcome.values),
                 name="moderation_report_outcome_valid",
             ),
-            models.CheckConstraint(condition=Q(weight__gte=1), name="moderation_report_weight_min"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="moderation_report_weight_min"),
             models.CheckConstraint(
                 condition=~Q(reporter_key=""), name="moderation_report_reporter_key_set"
             ),
@@ -126,6 +154,7 @@ class ImageCase(models.Model):
 
     `open_report_count` and `score` are maintained by atomic increments in
     `services.report_create`; they are never computed with read-modify-write.
+    They cover the open reports only (not held, muted, expired or judged ones).
     """
 
     State = CaseState
@@ -134,7 +163,8 @@ class ImageCase(models.Model):
         "articles.Image", on_delete=models.CASCADE, related_name="case", verbose_name=_("image")
     )
     open_report_count = models.PositiveIntegerField(_("open reports"), default=0)
-    score = models.PositiveIntegerField(_("score"), default=0)
+    # The sum of the open reports' weights.
+    score = models.DecimalField(_("score"), max_digits=10, decimal_places=2, default=0)
     state = models.CharField(
         _("state"),
         max_length=20,
@@ -155,6 +185,9 @@ class ImageCase(models.Model):
         verbose_name=_("reviewed by"),
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    # Set when a burst of reports was detected ("signalements groupés"): the
+    # automatic block waits for a moderator's decision, which clears it.
+    brigade_held_at = models.DateTimeField(_("grouped reports since"), null=True, blank=True)
     # Kept by the services (selectors.needs_review_condition), so the queue's
     # order "awaiting review first, then score" is one index scan at any size.
     needs_review = models.BooleanField(_("needs review"), default=False)
@@ -178,11 +211,7 @@ class ImageCase(models.Model):
                 condition=Q(state__in=CaseState.values),
                 name="moderation_case_state_valid",
             ),
-            # Every report weighs at least 1, so the score can't fall below the count.
-            models.CheckConstraint(
-                condition=Q(score__gte=F("open_report_count")),
-                name="moderation_case_score_covers_count",
-            ),
+            models.CheckConstraint(condition=Q(score__gte=0), name="moderation_case_score_min"),
             # A blocked case always says when it was blocked.
             models.CheckConstraint(
                 condition=~Q(state__in=BLOCKED_STATES) | Q(blocked_at__isnull=False),
@@ -196,6 +225,28 @@ class ImageCase(models.Model):
 
     def __str__(self) -> str:
         return f"Case of image {self.image_id} ({self.get_state_display()})"
+
+
+class ReporterMute(models.Model):
+    """A reporter whose reports no longer count (services.reporter_mute)."""
+
+    reporter_key = models.CharField(_("reporter key"), max_length=64, unique=True)
+    muted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("muted by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("muted at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("muted reporter")
+        verbose_name_plural = _("muted reporters")
+
+    def __str__(self) -> str:
+        return self.reporter_key
 
 
 def _default_window_days() -> int:

@@ -1,8 +1,10 @@
 """Reads of moderation state shared by the API, the tasks and the admin."""
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import (
@@ -16,8 +18,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from moderation.models import (
     BLOCKABLE_STATES,
@@ -26,6 +29,7 @@ from moderation.models import (
     ModerationAction,
     Policy,
     Report,
+    ReporterMute,
     ReportOutcome,
 )
 
@@ -58,7 +62,7 @@ def policy_for(*, source_id: int | None) -> EffectivePolicy:
     return EffectivePolicy(threshold=row["threshold"], window_days=row["window_days"])
 
 
-def threshold_reached(*, open_report_count: int, score: int, threshold: int) -> bool:
+def threshold_reached(*, open_report_count: int, score: Decimal, threshold: int) -> bool:
     """A threshold is both a number of distinct reporters and a score."""
     return open_report_count >= threshold and score >= threshold
 
@@ -89,14 +93,14 @@ def case_list_due_for_block() -> QuerySet[ImageCase]:
     """
     return (
         case_list_with_threshold()
-        .filter(state__in=BLOCKABLE_STATES, protected=False)
+        .filter(state__in=BLOCKABLE_STATES, protected=False, brigade_held_at__isnull=True)
         .filter(open_report_count__gte=F("threshold"), score__gte=F("threshold"))
         .order_by("last_reported_at", "pk")
     )
 
 
 def image_ids_with_expired_reports(*, now: datetime) -> list[int]:
-    """Images having open reports older than their policy's window."""
+    """Images having open or held reports older than their policy's window."""
     policies = list(Policy.objects.values("source_id", "window_days"))
     by_source = {p["source_id"]: p["window_days"] for p in policies if p["source_id"] is not None}
     global_days = next(
@@ -110,7 +114,7 @@ def image_ids_with_expired_reports(*, now: datetime) -> list[int]:
     for source_id, days in by_source.items():
         stale |= Q(image__article__source_id=source_id, created_at__lt=now - timedelta(days=days))
     return list(
-        Report.objects.filter(stale, outcome=ReportOutcome.OPEN)
+        Report.objects.filter(stale, outcome__in=[ReportOutcome.OPEN, ReportOutcome.HELD])
         .values_list("image_id", flat=True)
         .distinct()
         .order_by("image_id")
@@ -123,8 +127,9 @@ def half_threshold(threshold: int) -> int:
 
 
 def needs_review_condition(*, threshold: int) -> Q:
-    """Blocked by the machine and not reviewed since, or flagged at half its
-    threshold or more. Stored in ImageCase.needs_review by the services."""
+    """Blocked by the machine and not reviewed since, held as grouped reports, or
+    flagged at half its threshold or more. Stored in ImageCase.needs_review by
+    the services."""
     unreviewed_block = Q(state=CaseState.AUTO_BLOCKED) & (
         Q(reviewed_at__isnull=True) | Q(reviewed_at__lt=F("blocked_at"))
     )
@@ -133,7 +138,8 @@ def needs_review_condition(*, threshold: int) -> Q:
         protected=False,
         open_report_count__gte=half_threshold(threshold),
     )
-    return unreviewed_block | rising
+    held = Q(state__in=BLOCKABLE_STATES, brigade_held_at__isnull=False)
+    return unreviewed_block | held | rising
 
 
 def case_queue_list() -> QuerySet[ImageCase]:
@@ -242,3 +248,184 @@ def action_list(
     if actor:
         actions = actions.filter(actor__username=actor)
     return actions
+
+
+# A weight is a multiple of this: readable, and exact in any database's arithmetic.
+WEIGHT_STEP = Decimal("0.25")
+# Verdicts after which a reporter's record fully sets their weight.
+REPUTATION_FULL_CONFIDENCE = 10
+
+
+def reporter_weight(*, reporter_key: str, is_staff: bool = False) -> Decimal:
+    """How much a new report by this reporter counts.
+
+    In the spirit of Discourse's flag scores: 1 for a reader with no verdicts yet
+    (REPORT_WEIGHT_STAFF for staff), plus up to 1 when moderators upheld their
+    last REPUTATION_HISTORY judged reports, minus up to 1 when they dismissed
+    them; the record counts fully from REPUTATION_FULL_CONFIDENCE verdicts on.
+    Rounded to WEIGHT_STEP, within [REPORT_WEIGHT_FLOOR, REPORT_WEIGHT_MAX].
+    """
+    base = settings.REPORT_WEIGHT_STAFF if is_staff else Decimal(1)
+    verdicts = list(
+        Report.objects.filter(
+            reporter_key=reporter_key, outcome__in=[ReportOutcome.UPHELD, ReportOutcome.DISMISSED]
+        )
+        .order_by("-created_at", "-id")
+        .values_list("outcome", flat=True)[: settings.REPUTATION_HISTORY]
+    )
+    if verdicts:
+        upheld = verdicts.count(ReportOutcome.UPHELD)
+        accuracy = Decimal(2 * upheld - len(verdicts)) / len(verdicts)  # -1 … 1
+        confidence = Decimal(min(len(verdicts), REPUTATION_FULL_CONFIDENCE))
+        base += accuracy * confidence / REPUTATION_FULL_CONFIDENCE
+    steps = (base / WEIGHT_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    weight = steps * WEIGHT_STEP
+    return min(max(weight, settings.REPORT_WEIGHT_FLOOR), settings.REPORT_WEIGHT_MAX)
+
+
+def reporter_is_muted(*, reporter_key: str) -> bool:
+    return ReporterMute.objects.filter(reporter_key=reporter_key).exists()
+
+
+@dataclass(frozen=True)
+class BurstCounts:
+    recent: int
+    same_network: int
+    earlier: int
+
+
+def report_burst_counts(*, image_id: int, network_hash: str, now: datetime) -> BurstCounts:
+    """An image's reports in the brigade window (all, and from one network), and
+    in the day before it (its usual rate), in one query."""
+    window_start = now - timedelta(seconds=settings.BRIGADE_WINDOW_SECONDS)
+    recent = Q(created_at__gte=window_start)
+    # Reports without a known address are no network's.
+    same_network = Q(network_hash=network_hash) & ~Q(network_hash="")
+    counts = Report.objects.filter(
+        image_id=image_id, created_at__gte=window_start - timedelta(days=1)
+    ).aggregate(
+        recent=Count("id", filter=recent),
+        same_network=Count("id", filter=recent & same_network),
+        earlier=Count("id", filter=~recent),
+    )
+    return BurstCounts(**counts)
+
+
+def is_burst(*, counts: BurstCounts) -> bool:
+    """Too many reports from one network, or far above the image's usual rate."""
+    if counts.same_network > settings.BRIGADE_NETWORK_ALLOWANCE:
+        return True
+    windows_per_day = max(1, 86400 // settings.BRIGADE_WINDOW_SECONDS)
+    usual = counts.earlier / windows_per_day
+    return counts.recent > max(settings.BRIGADE_RATE_MIN, settings.BRIGADE_RATE_FACTOR * usual)
+
+
+# --- reporters as moderators see them (admin case page, moderators' API) ---------------
+
+
+def weight_from_verdicts(*, upheld: int, judged: int, is_staff: bool) -> Decimal:
+    """reporter_weight's arithmetic, given how many of a reporter's last
+    REPUTATION_HISTORY verdicts there are (`judged`) and how many were upheld."""
+    base = settings.REPORT_WEIGHT_STAFF if is_staff else Decimal(1)
+    if judged:
+        accuracy = Decimal(2 * upheld - judged) / judged  # -1 … 1
+        confidence = Decimal(min(judged, REPUTATION_FULL_CONFIDENCE))
+        base += accuracy * confidence / REPUTATION_FULL_CONFIDENCE
+    steps = (base / WEIGHT_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    weight = steps * WEIGHT_STEP
+    return min(max(weight, settings.REPORT_WEIGHT_FLOOR), settings.REPORT_WEIGHT_MAX)
+
+
+@dataclass(frozen=True)
+class ReporterProfile:
+    """What moderators weigh a reporter by."""
+
+    # Their reports by outcome, every outcome present (reporter_records).
+    record: dict[str, int]
+    # What their next report would weigh (reporter_weight).
+    weight: Decimal
+    muted: bool
+
+
+def reporter_profiles(
+    *, reporter_keys: Iterable[str], staff_keys: Iterable[str] = ()
+) -> dict[str, ReporterProfile]:
+    """Each reporter's record, current weight and mute, for a page of reports.
+
+    Two queries whatever the number of reporters (the records, the mutes), and a
+    third only for reporters with more verdicts than REPUTATION_HISTORY (their
+    latest verdicts, ranked in the database). `staff_keys` names the reporters
+    who are active staff, whose weight starts at REPORT_WEIGHT_STAFF.
+    """
+    keys = sorted(set(reporter_keys))
+    if not keys:
+        return {}
+    staff = set(staff_keys)
+    records = reporter_records(reporter_keys=keys)
+    verdicts = {
+        key: (
+            record[ReportOutcome.UPHELD],
+            record[ReportOutcome.UPHELD] + record[ReportOutcome.DISMISSED],
+        )
+        for key, record in records.items()
+    }
+    # Past REPUTATION_HISTORY verdicts, only the latest count: rank them.
+    long_records = [
+        key for key, (_up, judged) in verdicts.items() if judged > settings.REPUTATION_HISTORY
+    ]
+    if long_records:
+        latest = (
+            Report.objects.filter(
+                reporter_key__in=long_records,
+                outcome__in=[ReportOutcome.UPHELD, ReportOutcome.DISMISSED],
+            )
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("reporter_key")],
+                    order_by=[F("created_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank__lte=settings.REPUTATION_HISTORY)
+            .values_list("reporter_key", "outcome")
+        )
+        upheld = dict.fromkeys(long_records, 0)
+        for key, outcome in latest:
+            upheld[key] += outcome == ReportOutcome.UPHELD
+        for key in long_records:
+            verdicts[key] = (upheld[key], settings.REPUTATION_HISTORY)
+    muted = set(
+        ReporterMute.objects.filter(reporter_key__in=keys).values_list("reporter_key", flat=True)
+    )
+    return {
+        key: ReporterProfile(
+            record=records[key],
+            weight=weight_from_verdicts(
+                upheld=verdicts[key][0], judged=verdicts[key][1], is_staff=key in staff
+            ),
+            muted=key in muted,
+        )
+        for key in keys
+    }
+
+
+def held_report_counts(*, image_ids: list[int]) -> dict[int, int]:
+    """Reports held as grouped (not counted) per image, in one query."""
+    rows = (
+        Report.objects.filter(image_id__in=image_ids, outcome=ReportOutcome.HELD)
+        .values("image_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict.fromkeys(image_ids, 0)
+    for row in rows:
+        counts[row["image_id"]] = row["n"]
+    return counts
+
+
+def report_reporter_key(*, report_id: int, image_id: int | None = None) -> str:
+    """Who made a report (optionally: a report on this image). Raises Report.DoesNotExist."""
+    reports = Report.objects.filter(pk=report_id)
+    if image_id is not None:
+        reports = reports.filter(image_id=image_id)
+    return reports.values_list("reporter_key", flat=True).get()

@@ -7,11 +7,15 @@ import enum
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image as PILImage
@@ -35,14 +39,20 @@ from moderation.models import (
     Policy,
     Reason,
     Report,
+    ReporterMute,
     ReportOutcome,
 )
 from moderation.selectors import (
+    BurstCounts,
     case_list_due_for_block,
     half_threshold,
     image_ids_with_expired_reports,
+    is_burst,
     needs_review_condition,
     policy_for,
+    report_burst_counts,
+    reporter_is_muted,
+    reporter_weight,
     threshold_reached,
 )
 from newsroom.publishing import enqueue
@@ -60,18 +70,23 @@ class ReportResult(enum.Enum):
 class ReportReceipt:
     result: ReportResult
     open_report_count: int | None = None
-    score: int | None = None
+    score: Decimal | None = None
     block_enqueued: bool = False
+    # A new report that counts nothing: its reporter is muted, or it was held as
+    # part of a burst of grouped reports.
+    outcome: str = ReportOutcome.OPEN
 
 
 # ON CONFLICT DO NOTHING makes a repeat cost one statement and no savepoint;
-# RETURNING tells us whether this reader's report is new. Both PostgreSQL and
-# SQLite (>= 3.35) speak this dialect.
+# RETURNING tells us whether this reader's report is new. A repeat is a second
+# report by one reporter key, or by one anonymous IP (both unique indexes, hence
+# no conflict target). Both PostgreSQL and SQLite (>= 3.35) speak this dialect.
 _INSERT_REPORT_SQL = """
 INSERT INTO moderation_report
-    (image_id, reporter_key, user_id, ip_hash, reason, comment, weight, outcome, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, 'open', %s)
-ON CONFLICT (image_id, reporter_key) DO NOTHING
+    (image_id, reporter_key, user_id, ip_hash, network_hash, reason, comment, weight, outcome,
+     created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT DO NOTHING
 RETURNING id
 """
 
@@ -93,7 +108,7 @@ ON CONFLICT (image_id) DO UPDATE SET
         AND NOT moderation_imagecase.protected
         AND moderation_imagecase.open_report_count + 1 >= %(half)s
     )
-RETURNING id, open_report_count, score, state, protected
+RETURNING id, open_report_count, score, state, protected, brigade_held_at
 """
 
 
@@ -105,13 +120,17 @@ def report_create(
     comment: str = "",
     user_id: int | None = None,
     ip_hash: str = "",
-    weight: int = 1,
+    network_hash: str = "",
 ) -> ReportReceipt:
     """Record one reader's report on an image and count it.
 
-    A repeat by the same reporter, or a report on an image already blocked,
-    stores and counts nothing. When the report brings the case to its
-    threshold, `moderation.tasks.auto_block` is enqueued after commit.
+    A repeat (by the same reporter, or by the same IP when anonymous), or a
+    report on an image already blocked, stores and counts nothing. The report
+    weighs what its reporter's record says (selectors.reporter_weight); a muted
+    reporter's report is stored uncounted; a report in a burst of grouped reports
+    is held uncounted and holds the automatic block for a moderator. When the
+    report brings the case to its threshold, `moderation.tasks.auto_block` is
+    enqueued after commit.
 
     Raises Image.DoesNotExist for an unknown image.
     """
@@ -127,16 +146,25 @@ def report_create(
         if visibility == Image.Visibility.BLOCKED:
             return ReportReceipt(result=ReportResult.ALREADY_BLOCKED)
 
+        is_staff = user_id is not None and _user_is_staff(user_id=user_id)
+        muted = reporter_is_muted(reporter_key=reporter_key)
+        weight = reporter_weight(reporter_key=reporter_key, is_staff=is_staff)
+        outcome = ReportOutcome.MUTED if muted else ReportOutcome.OPEN
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
                 _INSERT_REPORT_SQL,
-                [image_id, reporter_key, user_id, ip_hash, reason, comment, weight, now],
+                [
+                    *(image_id, reporter_key, user_id, ip_hash, network_hash),
+                    *(reason, comment, weight, outcome, now),
+                ],
             )
             inserted = cursor.fetchone()
             if inserted is None:
                 return ReportReceipt(result=ReportResult.REPEAT)
             report_id = inserted[0]
+            if muted:
+                return ReportReceipt(result=ReportResult.CREATED, outcome=outcome)
             threshold = policy_for(source_id=source_id).threshold
             cursor.execute(
                 _COUNT_REPORT_SQL,
@@ -147,11 +175,38 @@ def report_create(
                     "half": half_threshold(threshold),
                 },
             )
-            _case_id, count, score, state, protected = cursor.fetchone()
+            case_id, count, score, state, protected, held_since = cursor.fetchone()
+        score = _decimal(score)
+
+        # Counted under the case row's lock (taken by the count above), so
+        # concurrent reports of one burst are judged one after the other.
+        burst = (
+            None
+            if is_staff
+            else report_burst_counts(image_id=image_id, network_hash=network_hash, now=now)
+        )
+        if burst is not None and is_burst(counts=burst):
+            _report_hold(
+                report_id=report_id,
+                case_id=case_id,
+                image_id=image_id,
+                weight=weight,
+                now=now,
+                counts=burst,
+                first=not held_since,
+            )
+            _refresh_needs_review(cases=ImageCase.objects.filter(pk=case_id), threshold=threshold)
+            return ReportReceipt(
+                result=ReportResult.CREATED,
+                open_report_count=count - 1,
+                score=score - weight,
+                outcome=ReportOutcome.HELD,
+            )
 
         due = (
             state in BLOCKABLE_STATES
             and not protected
+            and not held_since
             and _crosses_threshold(count=count, score=score, weight=weight, threshold=threshold)
         )
         if due:
@@ -170,7 +225,54 @@ def report_create(
     )
 
 
-def _crosses_threshold(*, count: int, score: int, weight: int, threshold: int) -> bool:
+def _user_is_staff(*, user_id: int) -> bool:
+    return get_user_model().objects.filter(pk=user_id, is_staff=True, is_active=True).exists()
+
+
+def _decimal(value: Decimal | float | int) -> Decimal:
+    # SQLite hands a numeric column back as an int or a float.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _report_hold(
+    *,
+    report_id: int,
+    case_id: int,
+    image_id: int,
+    weight: Decimal,
+    now: datetime,
+    counts: BurstCounts,
+    first: bool,
+) -> None:
+    """Take a report of a burst back out of the count, and hold the case's
+    automatic block; the first held report of an episode writes the action."""
+    Report.objects.filter(pk=report_id).update(outcome=ReportOutcome.HELD)
+    ImageCase.objects.filter(pk=case_id).update(
+        open_report_count=F("open_report_count") - 1,
+        score=F("score") - weight,
+        brigade_held_at=Coalesce(F("brigade_held_at"), Value(now)),
+    )
+    if not first:
+        return
+    ModerationAction.objects.create(
+        image_id=image_id,
+        action=ActionKind.BRIGADE_HOLD,
+        actor=None,
+        reason=(
+            f"{counts.recent} reports in {settings.BRIGADE_WINDOW_SECONDS // 60} min: "
+            "held for a moderator"
+        ),
+        details={
+            "recent_reports": counts.recent,
+            "from_one_network": counts.same_network,
+            "reports_day_before": counts.earlier,
+            "window_seconds": settings.BRIGADE_WINDOW_SECONDS,
+            "report_id": report_id,
+        },
+    )
+
+
+def _crosses_threshold(*, count: int, score: Decimal, weight: Decimal, threshold: int) -> bool:
     # Only the report that reaches the threshold enqueues: a brigade of
     # thousands sends one message, not thousands. Should that message be
     # lost, the sweeper applies the block.
@@ -210,11 +312,16 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
     """Block an image whose case has reached its threshold. Idempotent.
 
     Returns True when this call blocked the image, False when there was
-    nothing to do (already blocked, protected, below threshold, no case).
+    nothing to do (already blocked, protected, held as grouped reports, below
+    threshold, no case).
     """
     with transaction.atomic():
         case = _lock_case(image_id=image_id)
         if case is None or case.state not in BLOCKABLE_STATES or case.protected:
+            return False
+        # Grouped reports hold the block for a moderator, even one enqueued before
+        # the burst was noticed.
+        if case.brigade_held_at is not None:
             return False
         # Re-check against the policy in force now, not the one the report saw.
         threshold = policy_for(source_id=case.image.article.source_id).threshold
@@ -240,7 +347,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
             reason=f"{case.open_report_count} reporters reached the threshold of {threshold}",
             details={
                 "open_report_count": case.open_report_count,
-                "score": case.score,
+                "score": float(case.score),
                 "threshold": threshold,
                 "previous_state": case.state,
                 "via": str(via),
@@ -287,27 +394,30 @@ def _case_expire_reports(*, image_id: int, now: datetime) -> bool:
         if case is None:
             return False
         policy = policy_for(source_id=case.image.article.source_id)
-        stale = Report.objects.filter(
-            image_id=image_id, outcome=ReportOutcome.OPEN, created_at__lt=policy.cutoff(now=now)
-        )
+        older = Report.objects.filter(image_id=image_id, created_at__lt=policy.cutoff(now=now))
+        stale = older.filter(outcome=ReportOutcome.OPEN)
         totals = stale.aggregate(count=Count("id"), weight=Sum("weight"))
-        if not totals["count"]:
+        # Held reports never counted: they only stop waiting for a moderator.
+        held = older.filter(outcome=ReportOutcome.HELD).update(outcome=ReportOutcome.EXPIRED)
+        if not totals["count"] and not held:
             return False
-        stale.update(outcome=ReportOutcome.EXPIRED)
-        case.open_report_count = F("open_report_count") - totals["count"]
-        case.score = F("score") - totals["weight"]
-        case.save(update_fields=["open_report_count", "score"])
-        _refresh_needs_review(
-            cases=ImageCase.objects.filter(pk=case.pk), threshold=policy.threshold
-        )
+        if totals["count"]:
+            stale.update(outcome=ReportOutcome.EXPIRED)
+            case.open_report_count = F("open_report_count") - totals["count"]
+            case.score = F("score") - totals["weight"]
+            case.save(update_fields=["open_report_count", "score"])
+            _refresh_needs_review(
+                cases=ImageCase.objects.filter(pk=case.pk), threshold=policy.threshold
+            )
         ModerationAction.objects.create(
             image_id=image_id,
             action=ActionKind.EXPIRE,
             actor=None,
-            reason=f"{totals['count']} report(s) older than {policy.window_days} days",
+            reason=f"{totals['count'] + held} report(s) older than {policy.window_days} days",
             details={
                 "expired_reports": totals["count"],
-                "expired_weight": totals["weight"],
+                "expired_weight": float(totals["weight"] or 0),
+                "expired_held_reports": held,
                 "window_days": policy.window_days,
             },
         )
@@ -328,6 +438,7 @@ class Decision(enum.StrEnum):
     PROTECT = "protect"
     UNPROTECT = "unprotect"
     NOTE = "note"
+    RELEASE = "release"
 
 
 def case_decide(
@@ -361,7 +472,7 @@ def case_decide(
             reason=note,
             details={"previous_state": previous_state, "state": case.state, **details},
         )
-    if decision == Decision.UNPROTECT:
+    if decision in (Decision.UNPROTECT, Decision.RELEASE):
         # The case may be over its threshold already: let the block path decide now.
         transaction.on_commit(lambda: _enqueue_auto_block(image_id=case.image_id))
     return action
@@ -374,13 +485,14 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
         raise DecisionError(_("The image is protected: unprotect it before blocking it."))
     upheld = _close_open_reports(case=case, outcome=ReportOutcome.UPHELD)
     details: dict = {"upheld_reports": upheld}
+    case.brigade_held_at = None
     if case.state in BLOCKABLE_STATES:
         # Agreeing with the readers before the threshold blocks the image now.
         case.blocked_at = timezone.now()
         Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.BLOCKED)
         details["banned_hashes"] = _image_ban(image_id=case.image_id)
     case.state = CaseState.BLOCKED
-    case.save(update_fields=["state", "blocked_at"])
+    case.save(update_fields=["state", "blocked_at", "brigade_held_at"])
     return details
 
 
@@ -389,7 +501,8 @@ def _restore(*, case: ImageCase, note: str) -> dict:
         raise DecisionError(_("Only a blocked image can be restored."))
     # Reports a moderator upheld earlier are overturned with the block.
     dismissed = Report.objects.filter(
-        image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.UPHELD]
+        image_id=case.image_id,
+        outcome__in=[ReportOutcome.OPEN, ReportOutcome.UPHELD, ReportOutcome.HELD],
     ).update(outcome=ReportOutcome.DISMISSED)
     # The dismissed reporters can't report this image again (one report per
     # reader), so only new distinct readers can block it from here.
@@ -397,7 +510,10 @@ def _restore(*, case: ImageCase, note: str) -> dict:
     case.blocked_at = None
     case.open_report_count = 0
     case.score = 0
-    case.save(update_fields=["state", "blocked_at", "open_report_count", "score"])
+    case.brigade_held_at = None
+    case.save(
+        update_fields=["state", "blocked_at", "open_report_count", "score", "brigade_held_at"]
+    )
     Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.VISIBLE)
     return {"dismissed_reports": dismissed, "lifted_bans": _image_unban(image_id=case.image_id)}
 
@@ -408,7 +524,8 @@ def _dismiss(*, case: ImageCase, note: str) -> dict:
         raise DecisionError(_("There are no open reports to dismiss."))
     case.open_report_count = 0
     case.score = 0
-    case.save(update_fields=["open_report_count", "score"])
+    case.brigade_held_at = None
+    case.save(update_fields=["open_report_count", "score", "brigade_held_at"])
     return {"dismissed_reports": dismissed}
 
 
@@ -430,6 +547,26 @@ def _unprotect(*, case: ImageCase, note: str) -> dict:
     return {}
 
 
+def _release(*, case: ImageCase, note: str) -> dict:
+    """The grouped reports were genuine: count the held ones, lift the hold."""
+    if case.brigade_held_at is None:
+        raise DecisionError(_("No grouped reports are held on this image."))
+    if case.state not in BLOCKABLE_STATES:
+        raise DecisionError(_("The image is blocked: there is nothing to release."))
+    held = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.HELD)
+    totals = held.aggregate(count=Count("id"), weight=Sum("weight"))
+    held.update(outcome=ReportOutcome.OPEN)
+    case.open_report_count = F("open_report_count") + totals["count"]
+    case.score = F("score") + (totals["weight"] or 0)
+    case.brigade_held_at = None
+    case.save(update_fields=["open_report_count", "score", "brigade_held_at"])
+    case.refresh_from_db(fields=["open_report_count", "score"])
+    return {
+        "released_reports": totals["count"],
+        "released_weight": float(totals["weight"] or 0),
+    }
+
+
 def _note(*, case: ImageCase, note: str) -> dict:
     if not note.strip():
         raise DecisionError(_("A note needs some text."))
@@ -437,9 +574,10 @@ def _note(*, case: ImageCase, note: str) -> dict:
 
 
 def _close_open_reports(*, case: ImageCase, outcome: str) -> int:
-    return Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.OPEN).update(
-        outcome=outcome
-    )
+    """Judge the open reports and those held as grouped: the moderator saw them all."""
+    return Report.objects.filter(
+        image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.HELD]
+    ).update(outcome=outcome)
 
 
 _DECISIONS = {
@@ -449,6 +587,7 @@ _DECISIONS = {
     Decision.PROTECT: _protect,
     Decision.UNPROTECT: _unprotect,
     Decision.NOTE: _note,
+    Decision.RELEASE: _release,
 }
 _ACTION_OF = {
     Decision.CONFIRM: ActionKind.CONFIRM,
@@ -457,6 +596,7 @@ _ACTION_OF = {
     Decision.PROTECT: ActionKind.PROTECT,
     Decision.UNPROTECT: ActionKind.UNPROTECT,
     Decision.NOTE: ActionKind.NOTE,
+    Decision.RELEASE: ActionKind.RELEASE,
 }
 
 
@@ -528,6 +668,102 @@ def _refresh_needs_review(*, cases: QuerySet[ImageCase], threshold: int) -> None
             default=Value(False),
         )
     )
+
+
+# --- reporters and their personal data -------------------------------------------------
+
+
+def reporter_mute(
+    *, reporter_key: str, actor: AbstractBaseUser, reason: str = ""
+) -> ModerationAction:
+    """Stop counting a reporter: their open reports leave their cases' counts and
+    scores (held ones stop waiting), and their future reports are stored uncounted.
+
+    One transaction, one mute action. Raises DecisionError when already muted.
+    """
+    with transaction.atomic():
+        _mute, created = ReporterMute.objects.get_or_create(
+            reporter_key=reporter_key, defaults={"muted_by": actor, "reason": reason}
+        )
+        if not created:
+            raise DecisionError(_("This reporter is already muted."))
+        reports = Report.objects.filter(reporter_key=reporter_key)
+        image_ids = sorted(
+            set(reports.filter(outcome=ReportOutcome.OPEN).values_list("image_id", flat=True))
+        )
+        # One case at a time, in id order (the order every multi-case writer locks in).
+        for image_id in image_ids:
+            case = _lock_case(image_id=image_id)
+            counted = reports.filter(image_id=image_id, outcome=ReportOutcome.OPEN)
+            totals = counted.aggregate(count=Count("id"), weight=Sum("weight"))
+            counted.update(outcome=ReportOutcome.MUTED)
+            if case is not None and totals["count"]:
+                case.open_report_count = F("open_report_count") - totals["count"]
+                case.score = F("score") - totals["weight"]
+                case.save(update_fields=["open_report_count", "score"])
+                _refresh_needs_review(
+                    cases=ImageCase.objects.filter(pk=case.pk),
+                    threshold=policy_for(source_id=case.image.article.source_id).threshold,
+                )
+        held = reports.filter(outcome=ReportOutcome.HELD).update(outcome=ReportOutcome.MUTED)
+        return ModerationAction.objects.create(
+            image=None,
+            action=ActionKind.MUTE,
+            actor=actor,
+            reason=reason,
+            details={
+                "reporter_key": reporter_key,
+                "discounted_images": image_ids,
+                "held_reports": held,
+            },
+        )
+
+
+def reporter_unmute(
+    *, reporter_key: str, actor: AbstractBaseUser, reason: str = ""
+) -> ModerationAction:
+    """Count a muted reporter's future reports again (the muted ones stay uncounted).
+
+    Raises DecisionError when the reporter is not muted.
+    """
+    with transaction.atomic():
+        deleted, _counts = ReporterMute.objects.filter(reporter_key=reporter_key).delete()
+        if not deleted:
+            raise DecisionError(_("This reporter is not muted."))
+        return ModerationAction.objects.create(
+            image=None,
+            action=ActionKind.UNMUTE,
+            actor=actor,
+            reason=reason,
+            details={"reporter_key": reporter_key},
+        )
+
+
+def reports_purge_personal_data(*, now: datetime | None = None) -> int:
+    """Erase the IP hashes and the comment of reports older than
+    REPORT_PERSONAL_DATA_DAYS; reasons, weights, outcomes and counts stay.
+
+    Returns the number of reports purged; a purge that erased anything writes one action.
+    """
+    now = now or timezone.now()
+    days = settings.REPORT_PERSONAL_DATA_DAYS
+    with transaction.atomic():
+        purged = (
+            Report.objects.filter(created_at__lt=now - timedelta(days=days))
+            .filter(~Q(ip_hash="") | ~Q(network_hash="") | ~Q(comment=""))
+            .update(ip_hash="", network_hash="", comment="")
+        )
+        if purged:
+            ModerationAction.objects.create(
+                image=None,
+                action=ActionKind.PURGE,
+                actor=None,
+                reason=f"personal data of {purged} report(s) older than {days} days",
+                details={"purged_reports": purged, "older_than_days": days},
+            )
+    if purged:
+        logger.info("purged the personal data of %d report(s) older than %d days", purged, days)
+    return purged
 
 
 def _lock_case(*, image_id: int) -> ImageCase | None:

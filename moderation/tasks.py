@@ -48,3 +48,12 @@ def sweep_hash_bans(ban_ids: list[int]) -> int:
     if not ban_ids:
         return 0
     return len(services.hash_bans_sweep(ban_ids=list(ban_ids)))
+
+
+# --- privacy ----------------------------------------------------------------------------
+
+
+@shared_task(name="moderation.tasks.purge_personal_data", acks_late=True)
+def purge_personal_data() -> int:
+    """Erase old reports' IP hashes and comments (a second run finds nothing left)."""
+    return services.reports_purge_personal_data()

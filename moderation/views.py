@@ -6,8 +6,9 @@ from django.views.decorators.http import require_http_methods
 
 from articles.models import Image
 from articles.selectors import image_get
-from moderation import services
+from moderation import limits, services
 from moderation.forms import ReportForm
+from moderation.messages import report_throttled
 from moderation.readers import reader_from_request, remember_reader
 
 
@@ -32,17 +33,29 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
         return HttpResponseRedirect(f"{article_url}#image-{image.pk}", status=303)
 
     form = ReportForm.for_image(image.pk, request.POST if request.method == "POST" else None)
+    context = {"image": image, "article": image.article, "form": form}
+    reader = reader_from_request(request)
+    if form.is_bound:
+        # Every attempt counts, as on the API; the refused one is not recorded.
+        retry_after = limits.report_limits_check(
+            reader_key=reader.reporter_key, ip_hash=reader.ip_hash
+        )
+        if retry_after is not None:
+            context["refusal"] = report_throttled(retry_after=retry_after)
+            response = render(request, "moderation/image_report.html", context, status=429)
+            response["Retry-After"] = str(retry_after)
+            return response
     if not form.is_valid():
         status = 400 if form.is_bound else 200
-        context = {"image": image, "article": image.article, "form": form}
         return render(request, "moderation/image_report.html", context, status=status)
 
-    reader = reader_from_request(request)
     try:
         services.report_create(
             image_id=image.pk,
             reporter_key=reader.reporter_key,
             user_id=reader.user_id,
+            ip_hash=reader.ip_hash,
+            network_hash=reader.network_hash,
             **form.cleaned_data,
         )
     except Image.DoesNotExist:

@@ -10,7 +10,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from newsroom.env import env_bool, env_int, env_list, env_str
+from newsroom.env import env_bool, env_decimal, env_int, env_list, env_str, parse_rates
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -185,6 +185,37 @@ SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 READER_COOKIE_NAME = env_str("READER_COOKIE_NAME", "signalement_reader")
 READER_COOKIE_MAX_AGE = env_int("READER_COOKIE_MAX_AGE", 365 * 24 * 3600, minimum=60)
 READER_COOKIE_SECURE = env_bool("READER_COOKIE_SECURE", not DEBUG)
+# Reports one reader, and one IP, may attempt per window ("10/minute,100/day";
+# N/second|minute|hour|day or N/<k>s); refused attempts count too. Empty: no limit.
+REPORT_RATE_LIMITS = parse_rates(env_str("REPORT_RATE_LIMITS", "10/minute,100/day"))
+# The limiter's counters: a Redis database apart from the broker's, shared by
+# every web process so that a limit holds across all of them.
+THROTTLE_REDIS_URL = env_str("THROTTLE_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+# --- Who is a reader, their weight, and their privacy ---------------------
+# Proxies in front of the app that append to X-Forwarded-For (nginx: 1). The
+# client is the address the outermost trusted proxy saw; with 0 the header is
+# ignored, so a forged one changes nothing.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# IPs are kept only as HMAC-SHA256 under this key. Rotating it makes new
+# hashes unlinkable to old ones (same-IP reports and limits start afresh).
+IP_HASH_KEY = env_str("IP_HASH_KEY", "")
+# Reports' personal data (IP hashes, comment) are erased after this many days.
+REPORT_PERSONAL_DATA_DAYS = env_int("REPORT_PERSONAL_DATA_DAYS", 90, minimum=1)
+# Reputation: a reader's weight moves with the moderators' verdicts on their
+# last REPUTATION_HISTORY decided reports, within [floor, max]; staff start higher.
+REPUTATION_HISTORY = env_int("REPUTATION_HISTORY", 100, minimum=1)
+REPORT_WEIGHT_FLOOR = env_decimal("REPORT_WEIGHT_FLOOR", "0.25", minimum="0.25")
+REPORT_WEIGHT_MAX = env_decimal("REPORT_WEIGHT_MAX", "3", minimum="1")
+REPORT_WEIGHT_STAFF = env_decimal("REPORT_WEIGHT_STAFF", "2", minimum="1")
+# Brigades: within BRIGADE_WINDOW_SECONDS, reports on one image beyond
+# BRIGADE_NETWORK_ALLOWANCE from one network (/24, /48), or beyond
+# max(BRIGADE_RATE_MIN, BRIGADE_RATE_FACTOR x the image's usual rate over the
+# day before), are held for a moderator instead of counted.
+BRIGADE_WINDOW_SECONDS = env_int("BRIGADE_WINDOW_SECONDS", 600, minimum=1)
+BRIGADE_NETWORK_ALLOWANCE = env_int("BRIGADE_NETWORK_ALLOWANCE", 3, minimum=1)
+BRIGADE_RATE_MIN = env_int("BRIGADE_RATE_MIN", 20, minimum=1)
+BRIGADE_RATE_FACTOR = env_int("BRIGADE_RATE_FACTOR", 10, minimum=1)
 
 # --- Email to the moderators ----------------------------------------------
 # The console backend prints mail in the worker's output; production sets
@@ -249,6 +280,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         # A sweep nobody ran in time is replaced by the next one, not queued up.
         "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
+    },
+    # Personal data older than REPORT_PERSONAL_DATA_DAYS, every night at 03:30.
+    "purge-personal-data": {
+        "task": "moderation.tasks.purge_personal_data",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 12 * 3600.0},
     },
 }
 # Beat reads crontab entries in local time: the digest goes out at 07:00 Paris time.

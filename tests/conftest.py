@@ -2,6 +2,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
+from moderation import limits
 from newsroom import publishing
 from newsroom.celery import app as celery_app
 from tests.factories import ModeratorFactory
@@ -19,6 +20,14 @@ def broker_failures_forgotten():
     publishing.forget_failures()
     yield
     publishing.forget_failures()
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_reset():
+    # Counters, or a limiter paused by a failure, left by one test must not refuse or let
+    # through the next test's reports.
+    limits.limits_reset()
+    limits.forget_failures()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from articles.models import Image
 from moderation.models import ImageCase, Report
 from tests.factories import ImageFactory, UserFactory
+from tests.readers import reader_client
 from tests.texts import THANKS
 
 pytestmark = pytest.mark.django_db
@@ -54,10 +55,10 @@ def test_repeat_by_the_same_reader_is_thanked_and_counts_nothing(client):
     assert ImageCase.objects.get(image=image).open_report_count == 1
 
 
-def test_readers_with_different_cookies_count_separately():
+def test_readers_with_different_cookies_and_addresses_count_separately():
     image = ImageFactory()
-    for _ in range(3):
-        assert post_report(APIClient(), image.pk).status_code == 201
+    for n in range(3):
+        assert post_report(reader_client(n), image.pk).status_code == 201
     assert ImageCase.objects.get(image=image).open_report_count == 3
 
 

@@ -11,7 +11,6 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.urls import reverse
 from django.utils import translation
 from kombu.exceptions import OperationalError
-from rest_framework.test import APIClient
 
 from articles.models import Image
 from moderation import notifications, services, tasks
@@ -26,6 +25,7 @@ from moderation.models import (
 from moderation.services import Decision, ReportResult, case_decide, report_create
 from newsroom.celery import app
 from tests.factories import ImageFactory, PolicyFactory, UserFactory
+from tests.readers import reader_client
 from tests.waiting import wait_until
 
 SITE = "https://signalement.example"
@@ -572,20 +572,20 @@ def test_the_real_worker_mails_the_first_report_and_the_block_once_each(
     # given an image and the default threshold of 5
     image = ImageFactory(article__title="Incendie")
 
-    def post_report():
-        response = APIClient().post(
+    def post_report(n):
+        response = reader_client(n).post(
             f"/api/images/{image.pk}/reports/", {"reason": "violence"}, format="json"
         )
         assert response.status_code == 201
 
     # when the first reader reports it, the worker mails the moderators
-    post_report()
+    post_report(0)
     wait_until(lambda: len(mailoutbox) == 1)
     assert mailoutbox[0].subject == "[Signalement] Image signalée : Incendie"
 
     # when four more do, the worker blocks it and mails them once more
-    for _ in range(4):
-        post_report()
+    for n in range(1, 5):
+        post_report(n)
     wait_until(lambda: len(mailoutbox) == 2)
     assert mailoutbox[1].subject == "[Signalement] Image bloquée automatiquement : Incendie"
     assert sorted(mailoutbox[1].to) == moderators

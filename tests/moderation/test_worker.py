@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from articles.models import Image
 from moderation.models import ActionKind, CaseState, ImageCase, ModerationAction
 from tests.factories import ImageFactory
+from tests.readers import reader_client
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -20,9 +21,9 @@ def test_fifth_distinct_report_blocks_the_image_with_no_manual_call(celery_worke
     image = ImageFactory()
 
     # when four distinct readers report it, it stays visible
-    for _ in range(4):
+    for n in range(4):
         assert (
-            APIClient()
+            reader_client(n)
             .post(f"/api/images/{image.pk}/reports/", {"reason": "nudity"}, format="json")
             .status_code
             == 201
@@ -30,7 +31,7 @@ def test_fifth_distinct_report_blocks_the_image_with_no_manual_call(celery_worke
     assert image_visibility(image.pk) == Image.Visibility.VISIBLE
 
     # when the fifth does, the worker blocks it
-    response = APIClient().post(
+    response = reader_client(4).post(
         f"/api/images/{image.pk}/reports/", {"reason": "nudity"}, format="json"
     )
     assert response.status_code == 201

@@ -1,0 +1,173 @@
+"""Rate limits on report attempts, per reader and per IP, counted in Redis.
+
+The limits must hold across every web process on every machine, so the counters live in
+one Redis database (THROTTLE_REDIS_URL), not in a per-process cache. Nor are they a
+read-decide-write of a history, as DRF's throttles over Django's cache are: concurrent
+requests would all read the same history and all pass. Each attempt is one MULTI/EXEC that
+increments a counter per (scope, window) and reads it back; Redis runs it whole, so N
+concurrent attempts see N distinct counts, whichever process sends them.
+
+Fixed windows: a window opens at the first attempt after the previous one ended (EXPIRE NX
+sets its end once, the INCRs after it leave it alone) and its counter expires with it. A
+burst across the end of a window may pass up to twice a limit: the price of one INCR per
+counter instead of a log of timestamps. Every attempt counts, refused ones too, so a client
+that keeps hammering does not get its quota back sooner than one that waits.
+
+Failing open: a report must be answered and saved even when Redis is down, as when the
+broker is. An unreachable limiter allows the attempt and logs that the limits are not
+enforced; then this process leaves Redis alone for BROKER_RETRY_AFTER_SECONDS so that each
+request does not pay the connect timeout (the same pause as newsroom/publishing.py).
+
+Only the reporter key ("user:<id>", "reader:<32 hex>") and the keyed hash of the IP go
+into Redis keys, never an address. EXPIRE ... NX needs Redis 7.0 or later.
+"""
+
+import logging
+import math
+import re
+import threading
+import time
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_PREFIX = "signalement:limit:"
+_REPORTER_KEY = re.compile(r"user:[0-9]+|reader:[0-9a-f]{32}", re.ASCII)
+_IP_HASH = re.compile(r"[0-9a-f]{64}", re.ASCII)
+
+_lock = threading.Lock()
+_client: redis.Redis | None = None
+_client_url: str | None = None
+_failed_at: float | None = None
+
+
+def report_limits_check(*, reader_key: str, ip_hash: str) -> int | None:
+    """Count one report attempt against every limit of settings.REPORT_RATE_LIMITS, per reader
+    and per IP.
+
+    Returns None when the attempt is within all limits, else the Retry-After in whole seconds
+    (>= 1): the wait until every exceeded window has ended, which is that of the longest.
+    `ip_hash` may be "" (no usable address): then only the reader is limited.
+    """
+    if not _REPORTER_KEY.fullmatch(reader_key):
+        raise ValueError("reader_key must be 'user:<id>' or 'reader:<32 hex digits>'")
+    if ip_hash and not _IP_HASH.fullmatch(ip_hash):
+        # Not echoed: it might be the raw address that must never be kept.
+        raise ValueError("ip_hash must be the 64-hex keyed hash of the address, or ''")
+    windows = _limits_by_window()
+    if not windows or _paused():
+        return None
+    scopes = [f"reader:{reader_key}"]
+    if ip_hash:
+        scopes.append(f"ip:{ip_hash}")
+    counters = [
+        (f"{_PREFIX}{scope}:{seconds}", limit, seconds)
+        for scope in scopes
+        for seconds, limit in windows.items()
+    ]
+    try:
+        with _redis().pipeline(transaction=True) as pipe:
+            for key, _limit, seconds in counters:
+                pipe.incr(key)
+                pipe.expire(key, seconds, nx=True)
+                pipe.pttl(key)
+            replies = pipe.execute()
+    except redis.RedisError as error:
+        _fail(error)
+        return None
+    _recover()
+    waits = [
+        _retry_after(ttl_ms=replies[3 * index + 2], seconds=seconds)
+        for index, (_key, limit, seconds) in enumerate(counters)
+        if replies[3 * index] > limit
+    ]
+    return max(waits, default=None)
+
+
+def forget_failures() -> None:
+    """Try Redis again at the next attempt (tests, and after a known repair)."""
+    global _failed_at
+    with _lock:
+        _failed_at = None
+
+
+def limits_reset() -> None:
+    """Delete every counter of the limiter (tests).
+
+    Only keys under the limiter's prefix go, so that a THROTTLE_REDIS_URL pointed by mistake
+    at a database shared with something else does not lose that something.
+    """
+    client = _redis()
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=f"{_PREFIX}*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            client.unlink(*batch)
+            batch.clear()
+    if batch:
+        client.unlink(*batch)
+
+
+def _limits_by_window() -> dict[int, int]:
+    # parse_rates refuses two limits on one window; settings written in code could still
+    # have them, and they would share a counter: the stricter one holds.
+    windows: dict[int, int] = {}
+    for limit, seconds in settings.REPORT_RATE_LIMITS:
+        windows[seconds] = min(limit, windows.get(seconds, limit))
+    return windows
+
+
+def _retry_after(*, ttl_ms: int, seconds: int) -> int:
+    # PTTL rounded up, not TTL: TTL rounds to the nearest second, and a client that waits
+    # a rounded-down Retry-After comes back before the window has ended. The counter has just
+    # been given its expiry in the same transaction, so PTTL is positive; were it not, the
+    # window is over or unknown, and 1 s is the least Retry-After can say.
+    return min(seconds, max(1, math.ceil(ttl_ms / 1000)))
+
+
+def _redis() -> redis.Redis:
+    global _client, _client_url
+    url = settings.THROTTLE_REDIS_URL
+    with _lock:
+        if _client is None or _client_url != url:
+            # A client whose URL is no longer the setting's is dropped, not closed: another
+            # thread may be using it, and its connections close when it is collected.
+            #
+            # Short timeouts, since a request waits them out before failing open. Connections
+            # made from a URL retry nothing (tests/moderation/test_limits.py holds redis-py to
+            # that), so one timeout is all it waits, and a transaction whose reply was lost is
+            # not sent again to count its attempt twice.
+            _client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+            _client_url = url
+        return _client
+
+
+def _paused() -> bool:
+    with _lock:
+        failed_at = _failed_at
+    return (
+        failed_at is not None and time.monotonic() - failed_at < settings.BROKER_RETRY_AFTER_SECONDS
+    )
+
+
+def _fail(error: redis.RedisError) -> None:
+    global _failed_at
+    with _lock:
+        _failed_at = time.monotonic()
+    # One line per failure, not per request: the attempts of the pause that follows pass
+    # unlimited and unlogged, and this line says for how long.
+    logger.error(
+        "report rate limits are not enforced: the limiter's Redis failed (%s: %s); "
+        "next try in %s s",
+        type(error).__name__,
+        error,
+        settings.BROKER_RETRY_AFTER_SECONDS,
+    )
+
+
+def _recover() -> None:
+    global _failed_at
+    with _lock:
+        _failed_at = None
