@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory
+from tests.readers import reader_address
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -88,6 +89,13 @@ def cookies_over_http(settings) -> None:
     settings.SESSION_COOKIE_SECURE = False
 
 
+@pytest.fixture(autouse=True)
+def readers_behind_a_proxy(settings) -> None:
+    # Every browser here calls from 127.0.0.1, and anonymous readers on one address
+    # are one person: each context says its own address, as a proxy would.
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
 @dataclass
 class Watch:
     """What a browser context did that a test should fail on."""
@@ -103,7 +111,8 @@ def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Call
     """Open a page in a fresh browser context: one reader with their own cookie jar.
 
     `new_reader(javascript=False)` for a reader without JavaScript. The context is
-    French (Accept-Language fr-FR), desktop-sized, with base_url the live server.
+    French (Accept-Language fr-FR), desktop-sized, with base_url the live server,
+    and calls from an address of its own (X-Forwarded-For, tests/readers.py).
     At the end, fails on any request that left the live server, any uncaught
     JavaScript error and any static file that did not load.
     """
@@ -118,6 +127,7 @@ def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Call
             locale=locale,
             viewport=VIEWPORT,
             service_workers="block",
+            extra_http_headers={"X-Forwarded-For": reader_address(len(contexts))},
         )
         context.set_default_timeout(EXPECT_TIMEOUT_MS)
         context.set_default_navigation_timeout(EXPECT_TIMEOUT_MS * 2)
