@@ -179,29 +179,29 @@ def report_create(
         score = _decimal(score)
 
         # Counted under the case row's lock (taken by the count above), so
-        # concurrent reports of one burst are judged one after the other.
-        burst = (
-            None
-            if is_staff
-            else report_burst_counts(image_id=image_id, network_hash=network_hash, now=now)
-        )
-        if burst is not None and is_burst(counts=burst):
-            _report_hold(
-                report_id=report_id,
-                case_id=case_id,
-                image_id=image_id,
-                weight=weight,
-                now=now,
-                counts=burst,
-                first=not held_since,
-            )
-            _refresh_needs_review(cases=ImageCase.objects.filter(pk=case_id), threshold=threshold)
-            return ReportReceipt(
-                result=ReportResult.CREATED,
-                open_report_count=count - 1,
-                score=score - weight,
-                outcome=ReportOutcome.HELD,
-            )
+        # concurrent reports of one burst are judged one after the other. Staff
+        # reports are never part of a brigade.
+        if not is_staff:
+            burst = report_burst_counts(image_id=image_id, network_hash=network_hash, now=now)
+            if is_burst(counts=burst):
+                _report_hold(
+                    report_id=report_id,
+                    case_id=case_id,
+                    image_id=image_id,
+                    weight=weight,
+                    now=now,
+                    counts=burst,
+                    first=not held_since,
+                )
+                _refresh_needs_review(
+                    cases=ImageCase.objects.filter(pk=case_id), threshold=threshold
+                )
+                return ReportReceipt(
+                    result=ReportResult.CREATED,
+                    open_report_count=count - 1,
+                    score=score - weight,
+                    outcome=ReportOutcome.HELD,
+                )
 
         due = (
             state in BLOCKABLE_STATES
