@@ -7,7 +7,8 @@ page) that goes through `services.case_decide` and writes one audit row.
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +29,7 @@ from django.views.decorators.http import require_POST, require_safe
 from articles.models import Image, Source
 from moderation import bans, selectors, services
 from moderation.models import (
+    BLOCKABLE_STATES,
     BLOCKED_STATES,
     NOTE_MAX_LENGTH,
     BlockedHash,
@@ -37,8 +40,10 @@ from moderation.models import (
     Policy,
     Reason,
     Report,
+    ReporterMute,
     ReportOutcome,
 )
+from moderation.permissions import DECIDE_CASES
 from moderation.services import Decision, DecisionError
 
 THUMBNAIL_BOX = (96, 72)
@@ -53,7 +58,12 @@ DECISION_LABELS = {
     Decision.PROTECT: _("Protect"),
     Decision.UNPROTECT: _("Unprotect"),
     Decision.NOTE: _("Add a note"),
+    Decision.RELEASE: _("Count the held reports"),
 }
+# Reports that count nothing, marked on the case page.
+UNCOUNTED_OUTCOMES = (ReportOutcome.HELD, ReportOutcome.MUTED)
+# A reason given when muting a reporter; the audit log keeps it.
+MUTE_REASON_MAX_LENGTH = NOTE_MAX_LENGTH
 
 
 def _fit(image: Image, box: tuple[int, int]) -> tuple[int, int]:
@@ -72,6 +82,15 @@ def _decision_error_text(error: DecisionError) -> str:
     return str(error.args[0]) if error.args else str(error)
 
 
+def _number(value: Decimal | int | None) -> str:
+    """A score or a weight as people write it: "5", "4,75" (in French), never "5,00"."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    places = 0 if value == value.to_integral_value() else -value.normalize().as_tuple().exponent
+    return number_format(value, decimal_pos=places)
+
+
 # --- the queue -----------------------------------------------------------------------
 
 
@@ -82,6 +101,7 @@ class QueueFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("needs_review", _("needs review")),
+            ("grouped", _("Grouped reports")),
             ("blocked", _("blocked")),
             ("restored", _("restored")),
             ("protected", _("protected")),
@@ -91,6 +111,9 @@ class QueueFilter(admin.SimpleListFilter):
         match self.value():
             case "needs_review":
                 return selectors.case_queue_filter(queryset, needs_review=True)
+            case "grouped":
+                # A burst of reports holds the automatic block for a moderator.
+                return queryset.filter(brigade_held_at__isnull=False)
             case "blocked":
                 # Blocked by the machine or by a moderator.
                 return queryset.filter(state__in=BLOCKED_STATES)
@@ -130,8 +153,13 @@ class CaseChangeList(ChangeList):
         # queryset) and fetch the reasons of all its cases in one query.
         cases = list(self.result_list)
         breakdown = selectors.reason_breakdown(image_ids=[case.image_id for case in cases])
+        # Held reports only for the cases held (none, mostly: then no query).
+        held = selectors.held_report_counts(
+            image_ids=[case.image_id for case in cases if case.brigade_held_at]
+        )
         for case in cases:
             case.reason_counts = breakdown[case.image_id]
+            case.held_report_count = held.get(case.image_id, 0)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -156,7 +184,7 @@ class ImageCaseAdmin(ReadOnlyAdmin):
         "article_and_source",
         "state_display",
         "reporters",
-        "score",
+        "score_display",
         "reasons",
         "first_reported_at",
         "last_reported_at",
@@ -177,7 +205,7 @@ class ImageCaseAdmin(ReadOnlyAdmin):
     list_per_page = 50
     # One COUNT of the filtered queue, not a second one of the whole table.
     show_full_result_count = False
-    actions = ["confirm", "restore", "dismiss", "protect", "unprotect"]
+    actions = ["confirm", "restore", "dismiss", "protect", "unprotect", "release"]
 
     fieldsets = [
         (None, {"fields": ["image_large"]}),
@@ -190,8 +218,10 @@ class ImageCaseAdmin(ReadOnlyAdmin):
                     "protected",
                     "needs_review_display",
                     "open_report_count",
-                    "score",
+                    "score_display",
                     "threshold_display",
+                    "brigade_held_at",
+                    "held_report_count_display",
                     "first_reported_at",
                     "last_reported_at",
                     "blocked_at",
@@ -248,6 +278,11 @@ class ImageCaseAdmin(ReadOnlyAdmin):
             badges.append(_("needs review"))
         if case.protected:
             badges.append(_("protected"))
+        if case.brigade_held_at:
+            held = getattr(case, "held_report_count", None)
+            badges.append(
+                format_html("{} ({})", _("Grouped reports"), held) if held else _("Grouped reports")
+            )
         return format_html(
             "{}{}",
             case.get_state_display(),
@@ -259,6 +294,10 @@ class ImageCaseAdmin(ReadOnlyAdmin):
     @admin.display(description=_("distinct reporters"), ordering="open_report_count")
     def reporters(self, case: ImageCase) -> int:
         return case.open_report_count
+
+    @admin.display(description=_("score"), ordering="score")
+    def score_display(self, case: ImageCase) -> str:
+        return _number(case.score)
 
     @admin.display(description=_("reasons"))
     def reasons(self, case: ImageCase) -> str:
@@ -304,6 +343,11 @@ class ImageCaseAdmin(ReadOnlyAdmin):
     def threshold_display(self, case: ImageCase) -> int | None:
         return getattr(case, "threshold", None)
 
+    @admin.display(description=_("held reports (grouped, not counted)"))
+    def held_report_count_display(self, case: ImageCase) -> int:
+        # From the reports selectors.case_get prefetched: no query.
+        return sum(r.outcome == ReportOutcome.HELD for r in case.image.reports.all())
+
     def _image_tag(self, case: ImageCase, box: tuple[int, int], *, css_class: str) -> str:
         if not case.image.original:
             return "—"
@@ -329,15 +373,19 @@ class ImageCaseAdmin(ReadOnlyAdmin):
         # A brigaded image can carry thousands: the page shows the latest, and
         # links to the full list in the reports changelist.
         reports = list(all_reports[:CASE_PAGE_REPORTS])
-        records = selectors.reporter_records(
-            reporter_keys=sorted({report.reporter_key for report in reports})
+        # Records, current weights and mutes of every reporter listed: a fixed
+        # number of queries, whatever the number of reports.
+        profiles = selectors.reporter_profiles(
+            reporter_keys=[report.reporter_key for report in reports],
+            staff_keys=[report.reporter_key for report in reports if _is_active_staff(report)],
         )
         preserved = {
             "preserved_filters": self.get_preserved_filters(request),
             "opts": self.opts,
         }
+        can_decide = self.has_decide_permission(request)
         decisions = []
-        if self.has_decide_permission(request):
+        if can_decide:
             decisions = [
                 {
                     "value": decision.value,
@@ -351,6 +399,7 @@ class ImageCaseAdmin(ReadOnlyAdmin):
                     ),
                 }
                 for decision in Decision
+                if decision != Decision.RELEASE or _has_held_reports(case)
             ]
         actions = list(case.image.moderation_actions.all())
         for action in actions:
@@ -361,21 +410,50 @@ class ImageCaseAdmin(ReadOnlyAdmin):
                 reverse("admin:moderation_report_changelist") + f"?image__id__exact={case.image_id}"
             ),
             "case_reports": [
-                {
-                    "report": report,
-                    "reporter": _reporter_label(report),
-                    "record": _record_text(records.get(report.reporter_key, {})),
-                }
+                self._report_row(
+                    request, case, report, profiles[report.reporter_key], can_decide, preserved
+                )
                 for report in reports
             ],
             "case_actions": actions,
+            "case_held_since": case.brigade_held_at,
+            "case_held_count": sum(r.outcome == ReportOutcome.HELD for r in all_reports),
+            "can_decide": can_decide,
             "decisions": decisions,
+            "mute_reason_max_length": MUTE_REASON_MAX_LENGTH,
             # Enter in the form without a button adds a note, never a block.
             "note_url": next((d["url"] for d in decisions if d["value"] == Decision.NOTE), ""),
             "note_max_length": NOTE_MAX_LENGTH,
         }
 
-    # --- the staff image view and the decision buttons
+    def _report_row(
+        self,
+        request: HttpRequest,
+        case: ImageCase,
+        report: Report,
+        profile: selectors.ReporterProfile,
+        can_decide: bool,
+        preserved: dict,
+    ) -> dict:
+        mute_action = ""
+        if can_decide:
+            name = "unmute_reporter" if profile.muted else "mute_reporter"
+            mute_action = add_preserved_filters(
+                preserved,
+                reverse(f"admin:moderation_imagecase_{name}", args=[case.pk, report.pk]),
+            )
+        return {
+            "report": report,
+            "weight": _number(report.weight),
+            "uncounted": report.outcome in UNCOUNTED_OUTCOMES,
+            "reporter": _reporter_label(report),
+            "record": _record_text(profile.record),
+            "current_weight": _number(profile.weight),
+            "muted": profile.muted,
+            "mute_action": mute_action,
+        }
+
+    # --- the staff image view, the decision buttons, muting a reporter
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -390,6 +468,16 @@ class ImageCaseAdmin(ReadOnlyAdmin):
                 "<int:object_id>/decide/<str:decision>/",
                 wrap(require_POST(self.decide_view)),
                 name="{}_{}_decide".format(*info),
+            ),
+            path(
+                "<int:object_id>/reports/<int:report_id>/mute-reporter/",
+                wrap(require_POST(self.mute_reporter_view)),
+                name="{}_{}_mute_reporter".format(*info),
+            ),
+            path(
+                "<int:object_id>/reports/<int:report_id>/unmute-reporter/",
+                wrap(require_POST(self.unmute_reporter_view)),
+                name="{}_{}_unmute_reporter".format(*info),
             ),
             *super().get_urls(),
         ]
@@ -446,6 +534,55 @@ class ImageCaseAdmin(ReadOnlyAdmin):
             messages.success(
                 request, _("%(decision)s: done.") % {"decision": DECISION_LABELS[decision]}
             )
+        return HttpResponseRedirect(change_url)
+
+    def mute_reporter_view(self, request: HttpRequest, object_id: int, report_id: int):
+        """Mute the reporter of one of the case's reports (services.reporter_mute)."""
+        return self._mute_toggle(
+            request, object_id, report_id, services.reporter_mute, _("Reporter muted.")
+        )
+
+    def unmute_reporter_view(self, request: HttpRequest, object_id: int, report_id: int):
+        """Count the reporter's future reports again (services.reporter_unmute)."""
+        return self._mute_toggle(
+            request, object_id, report_id, services.reporter_unmute, _("Reporter unmuted.")
+        )
+
+    def _mute_toggle(
+        self,
+        request: HttpRequest,
+        object_id: int,
+        report_id: int,
+        service: Callable[..., ModerationAction],
+        done: str,
+    ) -> HttpResponse:
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        image_id = ImageCase.objects.filter(pk=object_id).values_list("image_id", flat=True).first()
+        if image_id is None:
+            raise Http404
+        try:
+            reporter_key = selectors.report_reporter_key(report_id=report_id, image_id=image_id)
+        except Report.DoesNotExist:
+            raise Http404 from None
+        change_url = add_preserved_filters(
+            {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+            reverse("admin:moderation_imagecase_change", args=[object_id]),
+        )
+        reason = request.POST.get("reason", "").strip()
+        if len(reason) > MUTE_REASON_MAX_LENGTH:
+            messages.error(
+                request,
+                _("A reason can be at most %(max)d characters long.")
+                % {"max": MUTE_REASON_MAX_LENGTH},
+            )
+            return HttpResponseRedirect(change_url)
+        try:
+            service(reporter_key=reporter_key, actor=request.user, reason=reason)
+        except DecisionError as error:
+            messages.error(request, _decision_error_text(error))
+        else:
+            messages.success(request, done)
         return HttpResponseRedirect(change_url)
 
     # --- admin actions: the same decisions on the selected cases
@@ -512,6 +649,22 @@ class ImageCaseAdmin(ReadOnlyAdmin):
     def unprotect(self, request, queryset):
         self._decide_each(request, queryset, Decision.UNPROTECT)
 
+    @admin.action(
+        description=_("Count the held reports of the selected cases"), permissions=["decide"]
+    )
+    def release(self, request, queryset):
+        self._decide_each(request, queryset, Decision.RELEASE)
+
+
+def _has_held_reports(case: ImageCase) -> bool:
+    """Whether "count the held reports" applies (services._release decides for good)."""
+    return case.brigade_held_at is not None and case.state in BLOCKABLE_STATES
+
+
+def _is_active_staff(report: Report) -> bool:
+    # As services.report_create weighs a signed-in reporter.
+    return report.user is not None and report.user.is_staff and report.user.is_active
+
 
 def _reporter_label(report: Report) -> str:
     if report.user is not None:
@@ -522,7 +675,8 @@ def _reporter_label(report: Report) -> str:
 
 
 def _record_text(record: dict[str, int]) -> str:
-    """A reporter's reports by outcome: "open 1 · upheld 3"."""
+    """A reporter's reports by outcome, every outcome they have: "open 1 · upheld 3 ·
+    held (grouped reports) 1"."""
     parts = [
         f"{ReportOutcome(outcome).label} {n}"
         for outcome, n in record.items()
@@ -566,7 +720,15 @@ class ModerationActionAdmin(ReadOnlyAdmin):
 
 @admin.register(Report)
 class ReportAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "case_link", "reason", "outcome", "comment", "reporter_key"]
+    list_display = [
+        "created_at",
+        "case_link",
+        "reason",
+        "outcome",
+        "weight_display",
+        "comment",
+        "reporter_key",
+    ]
     list_filter = ["reason", "outcome", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["image__case"]
     search_fields = ["reporter_key", "comment"]
@@ -575,6 +737,50 @@ class ReportAdmin(ReadOnlyAdmin):
     @admin.display(description=_("image"), ordering="image")
     def case_link(self, report: Report) -> str:
         return _case_link(report.image)
+
+    @admin.display(description=_("weight"), ordering="weight")
+    def weight_display(self, report: Report) -> str:
+        return _number(report.weight)
+
+
+@admin.register(ReporterMute)
+class ReporterMuteAdmin(ReadOnlyAdmin):
+    """The muted reporters. A mute is made on a case page (a report's reporter) and
+    lifted here or there; both go through the services, which log them."""
+
+    list_display = ["reporter_key", "muted_by", "reason", "created_at"]
+    list_select_related = ["muted_by"]
+    search_fields = ["reporter_key", "reason"]
+    date_hierarchy = "created_at"
+    fields = ["reporter_key", "muted_by", "reason", "created_at"]
+    readonly_fields = fields
+    actions = ["unmute"]
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        # Muting and unmuting are decisions: the same permission as the case buttons.
+        return request.user.has_perm(DECIDE_CASES)
+
+    @admin.action(description=_("Unmute the selected reporters"), permissions=["decide"])
+    def unmute(self, request: HttpRequest, queryset: QuerySet[ReporterMute]) -> None:
+        done = 0
+        refused = []
+        for reporter_key in queryset.values_list("reporter_key", flat=True):
+            try:
+                services.reporter_unmute(reporter_key=reporter_key, actor=request.user)
+            except DecisionError as error:
+                # Unmuted meanwhile by someone else.
+                refused.append(f"{reporter_key}: {_decision_error_text(error)}")
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d reporter unmuted.", "%(count)d reporters unmuted.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
+        for refusal in refused:
+            self.message_user(request, refusal, messages.ERROR)
 
 
 @admin.register(ModeratorNotification)

@@ -1,5 +1,6 @@
 from django.db.models import F
 from django.http import Http404
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -50,6 +51,13 @@ class ReaderSessionAuthentication(SessionAuthentication):
     def authenticate(self, request: Request):
         self.enforce_csrf(request)
         return super().authenticate(request)
+
+
+class ReaderSessionScheme(SessionScheme):
+    """The OpenAPI description of ReaderSessionAuthentication: the session cookie."""
+
+    target_class = "moderation.api.ReaderSessionAuthentication"
+    name = "readerCookieAuth"
 
 
 class ImageReportApi(APIView):
@@ -182,10 +190,11 @@ class CaseListApi(ModeratorApi):
             cases = cases.order_by(*_case_order_by(ordering))
         page = self.paginate_queryset(cases)
         # One query for the reasons of the whole page, and one for the held
-        # reports of the page's held cases (when there are any).
+        # reports of its held cases (none when no case is held: an empty IN).
         reasons = selectors.reason_breakdown(image_ids=[case.image_id for case in page])
-        held_ids = [case.image_id for case in page if case.brigade_held_at]
-        held_counts = selectors.held_report_counts(image_ids=held_ids) if held_ids else {}
+        held_counts = selectors.held_report_counts(
+            image_ids=[case.image_id for case in page if case.brigade_held_at]
+        )
         context = {
             **self.get_serializer_context(),
             "reasons": reasons,

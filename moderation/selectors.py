@@ -265,7 +265,6 @@ def reporter_weight(*, reporter_key: str, is_staff: bool = False) -> Decimal:
     them; the record counts fully from REPUTATION_FULL_CONFIDENCE verdicts on.
     Rounded to WEIGHT_STEP, within [REPORT_WEIGHT_FLOOR, REPORT_WEIGHT_MAX].
     """
-    base = settings.REPORT_WEIGHT_STAFF if is_staff else Decimal(1)
     verdicts = list(
         Report.objects.filter(
             reporter_key=reporter_key, outcome__in=[ReportOutcome.UPHELD, ReportOutcome.DISMISSED]
@@ -273,14 +272,9 @@ def reporter_weight(*, reporter_key: str, is_staff: bool = False) -> Decimal:
         .order_by("-created_at", "-id")
         .values_list("outcome", flat=True)[: settings.REPUTATION_HISTORY]
     )
-    if verdicts:
-        upheld = verdicts.count(ReportOutcome.UPHELD)
-        accuracy = Decimal(2 * upheld - len(verdicts)) / len(verdicts)  # -1 … 1
-        confidence = Decimal(min(len(verdicts), REPUTATION_FULL_CONFIDENCE))
-        base += accuracy * confidence / REPUTATION_FULL_CONFIDENCE
-    steps = (base / WEIGHT_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    weight = steps * WEIGHT_STEP
-    return min(max(weight, settings.REPORT_WEIGHT_FLOOR), settings.REPORT_WEIGHT_MAX)
+    return weight_from_verdicts(
+        upheld=verdicts.count(ReportOutcome.UPHELD), judged=len(verdicts), is_staff=is_staff
+    )
 
 
 def reporter_is_muted(*, reporter_key: str) -> bool:
@@ -324,8 +318,8 @@ def is_burst(*, counts: BurstCounts) -> bool:
 
 
 def weight_from_verdicts(*, upheld: int, judged: int, is_staff: bool) -> Decimal:
-    """reporter_weight's arithmetic, given how many of a reporter's last
-    REPUTATION_HISTORY verdicts there are (`judged`) and how many were upheld."""
+    """The weight of a reporter whose last REPUTATION_HISTORY verdicts number
+    `judged`, `upheld` of them upheld (see reporter_weight)."""
     base = settings.REPORT_WEIGHT_STAFF if is_staff else Decimal(1)
     if judged:
         accuracy = Decimal(2 * upheld - judged) / judged  # -1 … 1

@@ -14,8 +14,9 @@ from moderation.models import (
     ModerationAction,
     Reason,
     Report,
-    ReportOutcome,
+    ReporterMute,
 )
+from moderation.selectors import ReporterProfile, report_reporter_key
 from moderation.services import Decision
 
 # --- shared answers -------------------------------------------------------------------
@@ -38,6 +39,19 @@ def field_errors_serializer(
     source = input_serializer.__name__.removesuffix("Serializer")
     attrs["__doc__"] = f"{source}'s field errors: each invalid field with its messages."
     return type(name, (serializers.Serializer,), attrs)
+
+
+def number_field(*, like: tuple[type, str], **kwargs) -> serializers.DecimalField:
+    """A score or a weight (multiples of 0.25) as a JSON number, not a string, with
+    the digits of the model field `like` names: (model, field name)."""
+    model, name = like
+    return serializers.DecimalField(
+        max_digits=model._meta.get_field(name).max_digits,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        **kwargs,
+    )
 
 
 # --- readers' report ----------------------------------------------------------------
@@ -90,7 +104,11 @@ CaseQueueFilterErrorsSerializer = field_errors_serializer(
 
 
 class DecisionInputSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=[(d.value, d.value) for d in Decision])
+    action = serializers.ChoiceField(
+        choices=[(d.value, d.value) for d in Decision],
+        help_text='"release" counts the reports held as grouped and lifts the hold on the '
+        "automatic block.",
+    )
     note = serializers.CharField(
         max_length=NOTE_MAX_LENGTH,
         required=False,
@@ -120,6 +138,51 @@ class ActionFilterSerializer(serializers.Serializer):
 
 ActionFilterErrorsSerializer = field_errors_serializer(
     ActionFilterSerializer, name="ActionFilterErrorsSerializer"
+)
+
+
+class ReporterMuteInputSerializer(serializers.Serializer):
+    """Whom to mute or unmute: a reporter key, or one of the reporter's reports."""
+
+    # The API shows reporters by pseudonym only, so a report's id (as a case
+    # lists it) names its reporter; a key comes from elsewhere (the admin).
+    reporter_key = serializers.CharField(
+        max_length=ReporterMute._meta.get_field("reporter_key").max_length,
+        required=False,
+        help_text='"user:<id>" or "reader:<uuid>". Give this or `report`.',
+    )
+    report = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The id of one of the reporter's reports. Give this or `reporter_key`.",
+    )
+    reason = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why; kept in the audit log.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        """Resolve `report` to its reporter: validated data always has `reporter_key`."""
+        if ("reporter_key" in attrs) == ("report" in attrs):
+            raise serializers.ValidationError(
+                _("Give either a reporter key or a report, not both.")
+                if "report" in attrs
+                else _("Give a reporter key or a report.")
+            )
+        if "report" in attrs:
+            try:
+                attrs["reporter_key"] = report_reporter_key(report_id=attrs.pop("report"))
+            except Report.DoesNotExist:
+                raise serializers.ValidationError({"report": [_("No such report.")]}) from None
+        attrs["reason"] = attrs["reason"].strip()
+        return attrs
+
+
+ReporterMuteErrorsSerializer = field_errors_serializer(
+    ReporterMuteInputSerializer, name="ReporterMuteErrorsSerializer", with_detail=True
 )
 
 
@@ -187,6 +250,19 @@ class CaseSerializer(serializers.ModelSerializer):
     threshold = serializers.IntegerField(read_only=True)
     reasons = serializers.SerializerMethodField(help_text="Open reports per reason.")
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    score = number_field(
+        like=(ImageCase, "score"), help_text="The sum of the open reports' weights."
+    )
+    brigade_held_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Since when a burst of reports (grouped reports) holds the automatic "
+        'block for a moderator; null when none does. Cleared by "confirm", "dismiss", '
+        '"restore" and "release".',
+    )
+    held_report_count = serializers.SerializerMethodField(
+        help_text="Reports held as grouped: stored, not counted in `open_report_count` nor `score`."
+    )
 
     class Meta:
         model = ImageCase
@@ -202,6 +278,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "score",
             "threshold",
             "reasons",
+            "brigade_held_at",
+            "held_report_count",
             "first_reported_at",
             "last_reported_at",
             "blocked_at",
@@ -215,6 +293,10 @@ class CaseSerializer(serializers.ModelSerializer):
         rows = self.context["reasons"].get(case.image_id, [])
         return [{"reason": reason, "count": n} for reason, n in rows]
 
+    def get_held_report_count(self, case: ImageCase) -> int:
+        # From the view's context: {image_id: n}, one query for the whole page.
+        return self.context["held_counts"].get(case.image_id, 0)
+
 
 def reporter_label(reporter_key: str) -> str:
     """A stable pseudonym for a reporter: the same reader gets the same label
@@ -227,21 +309,31 @@ class ReporterRecordSerializer(serializers.Serializer):
     upheld = serializers.IntegerField()
     dismissed = serializers.IntegerField()
     expired = serializers.IntegerField()
+    held = serializers.IntegerField(help_text="Held as grouped reports, not counted.")
+    muted = serializers.IntegerField(help_text="Made while the reporter was muted, not counted.")
 
 
 class ReporterSerializer(serializers.Serializer):
     label = serializers.CharField(help_text="A stable pseudonym, the same across cases.")
     signed_in = serializers.BooleanField()
+    weight = number_field(
+        like=(Report, "weight"), help_text="What this reporter's next report would weigh."
+    )
+    muted = serializers.BooleanField(help_text="A moderator muted this reporter.")
     record = ReporterRecordSerializer(help_text="This reporter's reports by outcome.")
 
 
 class CaseReportSerializer(serializers.ModelSerializer):
     """A report as moderators see it: the reporter is a pseudonym with a record."""
 
-    # Never the reporter key nor the IP hash. The records come from the view's
-    # context (`reporter_records`, one query for all the case's reporters).
+    # Never the reporter key nor the IP hash. The reporters' records, weights and
+    # mutes come from the view's context (`reporters`, selectors.reporter_profiles:
+    # a fixed number of queries for all the case's reporters).
 
     reporter = serializers.SerializerMethodField()
+    weight = number_field(
+        like=(Report, "weight"), help_text="What this report weighed when it was made."
+    )
 
     class Meta:
         model = Report
@@ -250,24 +342,40 @@ class CaseReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ReporterSerializer)
     def get_reporter(self, report: Report) -> dict:
-        record = self.context["reporter_records"].get(report.reporter_key)
-        return {
-            "label": reporter_label(report.reporter_key),
-            "signed_in": report.user_id is not None,
-            "record": record or dict.fromkeys(ReportOutcome.values, 0),
-        }
+        profile: ReporterProfile = self.context["reporters"][report.reporter_key]
+        return ReporterSerializer(
+            {
+                "label": reporter_label(report.reporter_key),
+                "signed_in": report.user_id is not None,
+                "weight": profile.weight,
+                "muted": profile.muted,
+                "record": profile.record,
+            }
+        ).data
 
 
 class ActionSerializer(serializers.ModelSerializer):
-    """One row of the audit log; `actor` is null for the system."""
+    """One row of the audit log; `actor` is null for the system, `image` for an
+    action on no image (a policy, a reporter)."""
 
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    details = serializers.DictField(read_only=True)
+    details = serializers.SerializerMethodField(
+        help_text="The action's figures. A reporter is named by their pseudonym "
+        "(`reporter`), as cases show them, never by their key."
+    )
 
     class Meta:
         model = ModerationAction
         fields = ["id", "image", "action", "actor", "reason", "details", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField())
+    def get_details(self, action: ModerationAction) -> dict:
+        details = dict(action.details)
+        # Mutes name their reporter by key in the log; the API shows no key.
+        if "reporter_key" in details:
+            details["reporter"] = reporter_label(details.pop("reporter_key"))
+        return details
 
 
 class CaseDetailSerializer(CaseSerializer):

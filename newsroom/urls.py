@@ -50,6 +50,16 @@ api_patterns = [
         moderation_api.ActionListApi.as_view(),
         name="api-moderation-action-list",
     ),
+    path(
+        "api/moderation/reporters/mute/",
+        moderation_api.ReporterMuteApi.as_view(),
+        name="api-moderation-reporter-mute",
+    ),
+    path(
+        "api/moderation/reporters/unmute/",
+        moderation_api.ReporterUnmuteApi.as_view(),
+        name="api-moderation-reporter-unmute",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

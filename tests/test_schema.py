@@ -35,18 +35,35 @@ def test_schema_describes_the_public_and_the_moderator_api():
         "/api/moderation/cases/{case_id}/",
         "/api/moderation/cases/{case_id}/decisions/",
         "/api/moderation/actions/",
+        "/api/moderation/reporters/mute/",
+        "/api/moderation/reporters/unmute/",
     } <= set(paths)
     # the report's every answer, and the decisions' conflict
     assert set(paths["/api/images/{image_id}/reports/"]["post"]["responses"]) == {
         "200",
         "201",
         "400",
+        "403",
         "404",
         "413",
         "415",
+        "429",
     }
     decide = paths["/api/moderation/cases/{case_id}/decisions/"]["post"]
     assert {"201", "400", "401", "403", "404", "409"} <= set(decide["responses"])
+    # muting and unmuting: the audit row, field errors, and the conflict
+    for verb in ("mute", "unmute"):
+        operation = paths[f"/api/moderation/reporters/{verb}/"]["post"]
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "409"}
+        assert {} not in operation["security"]
+    # "release" is a decision; scores and weights are numbers
+    components = schema["components"]["schemas"]
+    action = components["DecisionInputRequest"]["properties"]["action"]["allOf"][0]["$ref"]
+    assert "release" in components[action.rsplit("/", 1)[-1]]["enum"]
+    assert components["Case"]["properties"]["score"]["type"] == "number"
+    assert components["CaseReport"]["properties"]["weight"]["type"] == "number"
+    assert components["Reporter"]["properties"]["weight"]["type"] == "number"
+    assert {"brigade_held_at", "held_report_count"} <= set(components["Case"]["properties"])
     # the queue's filters are documented as query parameters
     queue_params = {p["name"] for p in paths["/api/moderation/cases/"]["get"]["parameters"]}
     assert {"state", "source", "reason", "needs_review", "ordering", "page"} <= queue_params

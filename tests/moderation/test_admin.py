@@ -1,14 +1,20 @@
 """The moderators' workspace in Django admin: the queue, the case page, decisions
 (buttons and actions), the audit log, reports and policies, and who may use them."""
 
+import hashlib
+import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from articles.models import Image
-from moderation import services
+from moderation import selectors, services
 from moderation.models import (
     ActionKind,
     CaseState,
@@ -16,6 +22,7 @@ from moderation.models import (
     ModerationAction,
     Policy,
     Report,
+    ReporterMute,
     ReportOutcome,
 )
 from moderation.services import Decision
@@ -28,6 +35,9 @@ QUEUE = "/admin/moderation/imagecase/"
 AUDIT_LOG = "/admin/moderation/moderationaction/"
 REPORTS = "/admin/moderation/report/"
 POLICIES = "/admin/moderation/policy/"
+MUTES = "/admin/moderation/reportermute/"
+# The network every report of a burst comes from (one /24, say).
+BURST_NETWORK = hashlib.sha256(b"network 192.0.2.0/24").hexdigest()
 
 
 # --- given: people ---------------------------------------------------------------------
@@ -56,9 +66,13 @@ def client_for(user) -> Client:
 # --- given: cases, built through the services as in production ------------------------
 
 
+def reader_key(n: int) -> str:
+    return f"reader:{n:08d}"
+
+
 def report(image, n, reason="violence", comment=""):
     return services.report_create(
-        image_id=image.pk, reporter_key=f"reader:{n:08d}", reason=reason, comment=comment
+        image_id=image.pk, reporter_key=reader_key(n), reason=reason, comment=comment
     )
 
 
@@ -76,6 +90,35 @@ def blocked_case(**kwargs) -> ImageCase:
     assert services.case_auto_block(image_id=case.image_id)
     case.refresh_from_db()
     return case
+
+
+def held_case(*, held=2, image=None) -> ImageCase:
+    """A burst from one network, through the real report path: the first
+    BRIGADE_NETWORK_ALLOWANCE reports count, the next `held` are held as grouped
+    reports and hold the automatic block. Each reader has an IP of their own."""
+    image = image or ImageFactory()
+    for _ in range(settings.BRIGADE_NETWORK_ALLOWANCE + held):
+        reader = uuid.uuid4().hex
+        services.report_create(
+            image_id=image.pk,
+            reporter_key=f"reader:{reader}",
+            reason="violence",
+            ip_hash=hashlib.sha256(f"ip {reader}".encode()).hexdigest(),
+            network_hash=BURST_NETWORK,
+        )
+    case = ImageCase.objects.get(image=image)
+    assert case.brigade_held_at is not None
+    assert case.open_report_count == settings.BRIGADE_NETWORK_ALLOWANCE
+    return case
+
+
+def mute_url(case: ImageCase, report: Report, *, unmute: bool = False) -> str:
+    verb = "unmute" if unmute else "mute"
+    return f"{QUEUE}{case.pk}/reports/{report.pk}/{verb}-reporter/"
+
+
+def first_report(case: ImageCase) -> Report:
+    return Report.objects.filter(image_id=case.image_id).order_by("id").first()
 
 
 def protected_case() -> ImageCase:
@@ -126,6 +169,19 @@ PATHS = {
         lambda o: QUEUE,
         lambda o: {"action": "protect", "_selected_action": [o["case"].pk], "index": 0},
     ),
+    "mute a reporter": ("post", lambda o: mute_url(o["case"], o["report"]), {"reason": "r"}),
+    "unmute a reporter": (
+        "post",
+        lambda o: mute_url(o["case"], o["muted_report"], unmute=True),
+        {"reason": "r"},
+    ),
+    "muted reporters": ("get", lambda o: MUTES, None),
+    "muted reporter": ("get", lambda o: f"{MUTES}{o['mute'].pk}/change/", None),
+    "unmute action": (
+        "post",
+        lambda o: MUTES,
+        lambda o: {"action": "unmute", "_selected_action": [o["mute"].pk], "index": 0},
+    ),
     "audit log": ("get", lambda o: AUDIT_LOG, None),
     "audit row": ("get", lambda o: f"{AUDIT_LOG}{o['action'].pk}/change/", None),
     "reports": ("get", lambda o: REPORTS, None),
@@ -149,6 +205,12 @@ PATHS = {
 def open_path(moderator):
     """Call one of PATHS, by name, as a given client."""
     objects = {"case": flagged_case(reports=2)}
+    objects["report"] = first_report(objects["case"])
+    # A reader a moderator muted, who reported the case too.
+    report(objects["case"].image, 99)
+    objects["muted_report"] = Report.objects.get(reporter_key=reader_key(99))
+    services.reporter_mute(reporter_key=reader_key(99), actor=moderator)
+    objects["mute"] = ReporterMute.objects.get()
     objects["policy"] = services.policy_save(
         source_id=SourceFactory().pk, threshold=4, window_days=30, actor=moderator
     )
@@ -304,7 +366,7 @@ def test_the_queue_shows_each_case_with_its_facts_and_reason_breakdown(moderator
         in_french(CaseState.AUTO_BLOCKED.label)
     )
     assert row.one("td.field-reporters").text == "5"
-    assert row.one("td.field-score").text == "5"
+    assert row.one("td.field-score_display").text == "5"
     assert row.one("td.field-reasons").text == "violence 3 · nudité 2"
     assert row.one("td.field-first_reported_at").text != "-"
     assert row.one("td.field-since_block").text.startswith("0")
@@ -314,10 +376,12 @@ def test_the_queue_shows_each_case_with_its_facts_and_reason_breakdown(moderator
 def test_the_queue_runs_a_bounded_number_of_queries(
     moderator_client, django_assert_max_num_queries
 ):
-    # given 30 cases with several reports each, some blocked
+    # given 30 cases with several reports each, some blocked, some held as grouped
     for i in range(30):
         if i % 5 == 0:
             blocked_case(reasons=("violence", "nudity", "spam"))
+        elif i % 5 == 1:
+            held_case(held=2)
         else:
             flagged_case(reports=3, reasons=("hate", "violence"))
 
@@ -325,11 +389,18 @@ def test_the_queue_runs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(12):
         response = moderator_client.get(QUEUE)
 
-    # then every case is on the page, each with its breakdown
+    # then every case is on the page, each with its breakdown and held reports
     rows = queue_rows(response)
     assert len(rows) == 30
     breakdowns = {row.one("td.field-reasons").text for row in rows}
-    assert breakdowns == {"nudité 2 · violence 2 · spam 1", "haine 2 · violence 1"}
+    assert breakdowns == {
+        "nudité 2 · violence 2 · spam 1",
+        "haine 2 · violence 1",
+        "violence 3",
+    }
+    markers = [row for row in rows if in_french("Grouped reports") in row.text]
+    assert len(markers) == 6
+    assert all(f"{in_french('Grouped reports')} (2)" in row.text for row in markers)
 
 
 def test_the_case_page_runs_a_bounded_number_of_queries(
@@ -342,6 +413,34 @@ def test_the_case_page_runs_a_bounded_number_of_queries(
         response = moderator_client.get(f"{QUEUE}{case.pk}/change/")
 
     assert len(parse(response).select("tr.case-report")) == 20
+
+
+def test_the_case_page_runs_as_many_queries_for_20_reporters_as_for_2(moderator_client, settings):
+    # given reporters whose records are longer than the history that sets their
+    # weight (so their latest verdicts are ranked), some of them muted
+    settings.REPUTATION_HISTORY = 1
+    moderator = UserFactory(is_staff=True)
+    cases = {}
+    for size, start in [(2, 100), (20, 200)]:
+        upheld = flagged_case(reports=size, start=start)
+        services.case_decide(case_id=upheld.pk, decision=Decision.CONFIRM, actor=moderator)
+        dismissed = flagged_case(reports=size, start=start)
+        services.case_decide(case_id=dismissed.pk, decision=Decision.DISMISS, actor=moderator)
+        cases[size] = flagged_case(reports=size, start=start)
+        services.reporter_mute(reporter_key=reader_key(start), actor=moderator)
+
+    # when a moderator opens the small case, then the large one (after a first
+    # page that fills the caches of content types and permissions)
+    moderator_client.get(f"{QUEUE}{cases[2].pk}/change/")
+    counts = {}
+    for size, case in cases.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = moderator_client.get(f"{QUEUE}{case.pk}/change/")
+        assert len(parse(response).select("tr.case-report")) == size
+        counts[size] = len(captured.captured_queries)
+
+    # then the records, weights and mutes cost no query per report
+    assert counts[20] == counts[2] <= 12
 
 
 def test_default_order_is_awaiting_review_first_then_by_score(moderator_client, moderator):
@@ -365,7 +464,7 @@ def test_a_column_header_sorts_the_queue(moderator_client):
     cases = [flagged_case(reports=n) for n in (2, 1, 3)]
 
     # when the moderator clicks the score header
-    header = parse(moderator_client.get(QUEUE)).one("th.column-score div.text a")
+    header = parse(moderator_client.get(QUEUE)).one("th.column-score_display div.text a")
     response = moderator_client.get(QUEUE + header["href"])
 
     # then the queue follows that column
@@ -377,7 +476,8 @@ def test_a_column_header_sorts_the_queue(moderator_client):
 @pytest.mark.parametrize(
     ("queue", "expected"),
     [
-        ("needs_review", {"auto_blocked", "rising"}),
+        ("needs_review", {"auto_blocked", "rising", "held"}),
+        ("grouped", {"held"}),
         ("blocked", {"auto_blocked", "confirmed"}),
         ("restored", {"restored"}),
         ("protected", {"protected"}),
@@ -392,6 +492,7 @@ def test_the_queue_filter(moderator_client, moderator, queue, expected):
         "confirmed": blocked_case(),
         "restored": blocked_case(),
         "protected": protected_case(),
+        "held": held_case(),
     }
     services.case_decide(case_id=cases["confirmed"].pk, decision=Decision.CONFIRM, actor=moderator)
     services.case_decide(case_id=cases["restored"].pk, decision=Decision.RESTORE, actor=moderator)
@@ -518,7 +619,10 @@ def test_staff_who_may_only_view_see_no_decision_buttons(client):
     page = parse(client.get(f"{QUEUE}{case.pk}/change/"))
 
     assert not page.select("#case-decision-form")
+    assert not page.select(".case-mute-form")
     assert client.post(f"{QUEUE}{case.pk}/decide/protect/").status_code == 403
+    assert client.post(mute_url(case, first_report(case))).status_code == 403
+    assert not ReporterMute.objects.exists()
 
 
 def _permissions(*codenames):
@@ -538,6 +642,8 @@ def _setup(decision) -> ImageCase:
             return blocked_case()
         case Decision.UNPROTECT:
             return protected_case()
+        case Decision.RELEASE:
+            return held_case(held=2)
         case _:
             return flagged_case(reports=2)
 
@@ -564,6 +670,14 @@ def _assert_effect(decision, case_id):
             assert not case.protected
         case Decision.NOTE:
             assert case.state == CaseState.FLAGGED
+        case Decision.RELEASE:
+            # the 2 held reports count now, and nothing holds the automatic block
+            assert case.brigade_held_at is None
+            assert not Report.objects.filter(
+                image_id=case.image_id, outcome=ReportOutcome.HELD
+            ).exists()
+            allowance = settings.BRIGADE_NETWORK_ALLOWANCE
+            assert (case.open_report_count, case.score) == (allowance + 2, allowance + 2)
 
 
 def _new_actions(before_id):
@@ -715,7 +829,7 @@ def test_the_queue_offers_no_delete_action(moderator_client, client):
     for c in (moderator_client, client):
         options = parse(c.get(QUEUE)).select("select[name=action] option")
         values = {o["value"] for o in options if o["value"]}
-        assert values == {"confirm", "restore", "dismiss", "protect", "unprotect"}
+        assert values == {"confirm", "restore", "dismiss", "protect", "unprotect", "release"}
 
 
 # --- the audit log and reports ------------------------------------------------------------
@@ -763,7 +877,9 @@ def test_reports_are_a_read_only_list(client, moderator_client):
     report_row = Report.objects.filter(image_id=case.image_id).first()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
-    assert len(moderator_client.get(REPORTS).context["cl"].result_list) == 2
+    listing = moderator_client.get(REPORTS)
+    assert len(listing.context["cl"].result_list) == 2
+    assert [row.one("td.field-weight_display").text for row in queue_rows(listing)] == ["1", "1"]
     assert client.get(f"{REPORTS}add/").status_code == 403
     assert client.post(f"{REPORTS}{report_row.pk}/change/", {"reason": "spam"}).status_code == 403
     assert client.get(f"{REPORTS}{report_row.pk}/delete/").status_code == 403
@@ -854,3 +970,356 @@ def test_case_page_lists_the_latest_reports_and_links_to_all(moderator_client, m
     assert all_reports.status_code == 200
     assert f"?image__id__exact={case.image_id}" in link
     assert all_reports.context["cl"].result_count == 3
+
+
+# --- grouped reports ("signalements groupés") ---------------------------------------------
+
+
+def test_a_held_case_is_marked_in_the_queue_with_its_held_reports(moderator_client):
+    # given a case whose burst of reports is held, and a case reported as usual
+    held = held_case(held=4)
+    usual = flagged_case(reports=3)
+
+    # when a moderator opens the queue
+    response = moderator_client.get(QUEUE)
+    rows = dict(zip(queue_ids(response), queue_rows(response), strict=True))
+
+    # then the held case carries the marker with its number of held reports, the other none
+    badges = [b.text for b in rows[held.pk].select("td.field-state_display .case-badge")]
+    assert f"{in_french('Grouped reports')} (4)" in badges
+    assert in_french("Grouped reports") not in rows[usual.pk].text
+
+
+def test_the_grouped_reports_filter_is_offered_in_the_queue(moderator_client):
+    held = held_case()
+    flagged_case(reports=3)
+
+    page = parse(moderator_client.get(QUEUE))
+    link = next(a for a in page.select("#changelist-filter a") if "queue=grouped" in a["href"])
+    response = moderator_client.get(QUEUE + link["href"])
+
+    assert link.text == in_french("Grouped reports")
+    assert queue_ids(response) == [held.pk]
+
+
+def test_the_case_page_shows_the_hold_each_reports_outcome_and_weight(moderator_client, moderator):
+    # given a held burst (3 counted, 2 held), one of whose counted reporters was then muted
+    case = held_case(held=2)
+    muted = first_report(case)
+    services.reporter_mute(reporter_key=muted.reporter_key, actor=moderator)
+    case.refresh_from_db()
+
+    # when a moderator opens the case
+    page = parse(moderator_client.get(f"{QUEUE}{case.pk}/change/"))
+
+    # then the page says since when the burst is held and how many reports it holds
+    assert page.one(".field-brigade_held_at .readonly").text not in ("", "-", "—")
+    assert page.one(".field-held_report_count_display .readonly").text == "2"
+    assert "2" in page.one(".case-hold-text").text
+    assert page.one(".field-score_display .readonly").text == "2"
+    # every report with its outcome and weight, the held and the muted ones marked uncounted
+    rows = page.select("tr.case-report")
+    assert [row.one("td.case-report-weight").text for row in rows] == ["1"] * 5
+    held_rows = page.select("tr.case-report-held")
+    muted_rows = page.select("tr.case-report-muted")
+    assert len(held_rows) == 2 and len(muted_rows) == 1
+    for row in [*held_rows, *muted_rows]:
+        assert "case-report-uncounted" in row["class"]
+        assert row.one(".case-report-outcome .case-badge")
+    assert held_rows[0].one(".case-report-outcome .case-badge").text == in_french(
+        ReportOutcome.HELD.label
+    )
+    assert len(page.select("tr.case-report-uncounted")) == 3
+    # each reporter's record counts their held and muted reports
+    assert held_rows[0].one("td.case-report-record").text == (
+        f"{in_french(ReportOutcome.HELD.label)} 1"
+    )
+    (muted_row,) = muted_rows
+    assert muted_row.one("td.case-report-record").text == (
+        f"{in_french(ReportOutcome.MUTED.label)} 1"
+    )
+    # the muted reporter is marked, with an Unmute button; the others can be muted
+    assert muted_row.one(".case-reporter-muted").text == in_french("muted")
+    assert muted_row.select("button.case-unmute") and not muted_row.select("button.case-mute")
+    assert len(page.select("button.case-mute")) == 4
+    # and "count the held reports" is offered
+    labels = [b.text for b in page.select("#case-decision-form button")]
+    assert in_french("Count the held reports") in labels
+
+
+def test_count_the_held_reports_is_offered_only_where_reports_are_held(moderator_client):
+    case = flagged_case(reports=3)
+
+    page = parse(moderator_client.get(f"{QUEUE}{case.pk}/change/"))
+    response = moderator_client.post(f"{QUEUE}{case.pk}/decide/release/", follow=True)
+
+    labels = [b.text for b in page.select("#case-decision-form button")]
+    assert in_french("Count the held reports") not in labels
+    assert in_french("Confirm the block") in labels
+    (error,) = parse(response).select("ul.messagelist li.error")
+    assert error.text == in_french("No grouped reports are held on this image.")
+    assert not ModerationAction.objects.filter(action=ActionKind.RELEASE).exists()
+
+
+def test_counting_the_held_reports_counts_them_and_lifts_the_hold(moderator_client, moderator):
+    # given a held burst: 3 reports counted, 3 held
+    case = held_case(held=3)
+    before = _last_action_id()
+
+    # when the moderator presses "Count the held reports"
+    response = moderator_client.post(f"{QUEUE}{case.pk}/decide/release/", follow=True)
+
+    # then the held reports are open and counted, the hold is lifted, one audit row
+    case.refresh_from_db()
+    assert (case.open_report_count, case.score) == (6, Decimal(6))
+    assert case.brigade_held_at is None
+    outcomes = set(Report.objects.filter(image_id=case.image_id).values_list("outcome", flat=True))
+    assert outcomes == {ReportOutcome.OPEN}
+    (action,) = _new_actions(before)
+    assert (action.action, action.actor) == (ActionKind.RELEASE, moderator)
+    assert action.details["released_reports"] == 3
+    assert parse(response).select("ul.messagelist li.success")
+    # and the queue no longer marks it
+    assert case.pk not in queue_ids(moderator_client.get(QUEUE, {"queue": "grouped"}))
+
+
+# --- reporters: records, weights, mutes ---------------------------------------------------
+
+
+def test_the_case_page_shows_each_reporters_weight_now(moderator_client, moderator, settings):
+    # given, on one image, reporters whose record changed after they reported it
+    settings.REPUTATION_HISTORY = 2
+    image = ImageFactory()
+    report(image, 1)  # later upheld twice
+    report(image, 2)  # later dismissed three times
+    report(image, 3)  # dismissed once, then upheld twice: only the latest 2 verdicts count
+    staff = UserFactory(is_staff=True)
+    services.report_create(
+        image_id=image.pk, reporter_key=f"user:{staff.pk}", user_id=staff.pk, reason="spam"
+    )
+    for n, verdicts in [(1, "CC"), (2, "DDD"), (3, "DCC")]:
+        for verdict in verdicts:
+            other = flagged_case(reports=1, start=n)
+            decision = Decision.CONFIRM if verdict == "C" else Decision.DISMISS
+            services.case_decide(case_id=other.pk, decision=decision, actor=moderator)
+    case = ImageCase.objects.get(image=image)
+
+    # when a moderator opens the case
+    page = parse(moderator_client.get(f"{QUEUE}{case.pk}/change/"))
+
+    # then each report shows what it weighed then, and its reporter's weight now:
+    # the weight their next report would carry
+    shown = {
+        row.one("td.case-report-reporter").text: (
+            row.one("td.case-report-weight").text,
+            row.one("td.case-report-current-weight").text,
+        )
+        for row in page.select("tr.case-report")
+    }
+    assert shown == {
+        "reader 00000001": ("1", "1,25"),
+        "reader 00000002": ("1", "0,75"),
+        "reader 00000003": ("1", "1,25"),
+        staff.username: ("2", "2"),
+    }
+    expected = {
+        reader_key(n): selectors.reporter_weight(reporter_key=reader_key(n)) for n in (1, 2, 3)
+    }
+    assert expected == {
+        reader_key(1): Decimal("1.25"),
+        reader_key(2): Decimal("0.75"),
+        reader_key(3): Decimal("1.25"),
+    }
+
+
+def test_muting_a_reporter_from_the_case_page(moderator_client, moderator):
+    # given reader 0, who reported this image and another one, both still open
+    case = flagged_case(reports=3)
+    other = flagged_case(reports=1)
+    target = Report.objects.get(image_id=case.image_id, reporter_key=reader_key(0))
+    before = _last_action_id()
+
+    # when the moderator mutes them from this case, with a reason
+    response = moderator_client.post(mute_url(case, target), {"reason": "  Signale tout  "})
+
+    # then back to the case; the reporter is muted, by this moderator, for that reason
+    assert response.status_code == 302
+    assert response["Location"] == f"{QUEUE}{case.pk}/change/"
+    mute = ReporterMute.objects.get()
+    assert (mute.reporter_key, mute.muted_by, mute.reason) == (
+        reader_key(0),
+        moderator,
+        "Signale tout",
+    )
+    # their open reports leave both cases' counts and scores
+    case.refresh_from_db()
+    other.refresh_from_db()
+    assert (case.open_report_count, case.score) == (2, 2)
+    assert (other.open_report_count, other.score) == (0, 0)
+    assert set(
+        Report.objects.filter(reporter_key=reader_key(0)).values_list("outcome", flat=True)
+    ) == {ReportOutcome.MUTED}
+    # one audit row
+    (action,) = _new_actions(before)
+    assert (action.action, action.actor, action.reason, action.image_id) == (
+        ActionKind.MUTE,
+        moderator,
+        "Signale tout",
+        None,
+    )
+    # and the page says so, offering to unmute them
+    page = parse(moderator_client.get(response["Location"]))
+    (message,) = page.select("ul.messagelist li.success")
+    assert message.text == in_french("Reporter muted.")
+    (row,) = [r for r in page.select("tr.case-report") if r.select(".case-reporter-muted")]
+    assert row.one("td.case-report-reporter").text.startswith("reader 00000000")
+    assert row.one("button.case-unmute")
+
+
+def test_muting_a_reporter_already_muted_shows_why_and_writes_nothing(moderator_client, moderator):
+    case = flagged_case(reports=2)
+    target = first_report(case)
+    services.reporter_mute(reporter_key=target.reporter_key, actor=moderator)
+    before = _last_action_id()
+
+    response = moderator_client.post(mute_url(case, target), follow=True)
+
+    (error,) = parse(response).select("ul.messagelist li.error")
+    assert error.text == in_french("This reporter is already muted.")
+    assert not _new_actions(before).exists()
+    assert ReporterMute.objects.count() == 1
+
+
+def test_unmuting_a_reporter_from_the_case_page(moderator_client, moderator):
+    # given a muted reporter
+    case = flagged_case(reports=2)
+    target = first_report(case)
+    services.reporter_mute(reporter_key=target.reporter_key, actor=moderator)
+    before = _last_action_id()
+
+    # when the moderator unmutes them
+    response = moderator_client.post(mute_url(case, target, unmute=True), follow=True)
+
+    # then they are no longer muted, one audit row, and their muted report stays uncounted
+    assert not ReporterMute.objects.exists()
+    (action,) = _new_actions(before)
+    assert (action.action, action.actor) == (ActionKind.UNMUTE, moderator)
+    assert Report.objects.get(pk=target.pk).outcome == ReportOutcome.MUTED
+    assert ImageCase.objects.get(pk=case.pk).open_report_count == 1
+    (message,) = parse(response).select("ul.messagelist li.success")
+    assert message.text == in_french("Reporter unmuted.")
+    # unmuting again is refused
+    again = moderator_client.post(mute_url(case, target, unmute=True), follow=True)
+    (error,) = parse(again).select("ul.messagelist li.error")
+    assert error.text == in_french("This reporter is not muted.")
+
+
+def test_mute_urls_refuse_get_other_cases_reports_and_overlong_reasons(moderator_client):
+    case = flagged_case(reports=1)
+    elsewhere = first_report(flagged_case(reports=1, start=50))
+
+    assert moderator_client.get(mute_url(case, first_report(case))).status_code == 405
+    assert moderator_client.post(mute_url(case, elsewhere)).status_code == 404
+    response = moderator_client.post(
+        mute_url(case, first_report(case)), {"reason": "x" * 2001}, follow=True
+    )
+    assert parse(response).select("ul.messagelist li.error")
+    assert not ReporterMute.objects.exists()
+    assert not ModerationAction.objects.exists()
+
+
+def test_the_mute_button_is_csrf_protected_and_posts_with_its_token(moderator):
+    # given a moderator's browser, which checks CSRF tokens
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(moderator)
+    case = flagged_case(reports=1)
+    url = mute_url(case, first_report(case))
+
+    # when a forged form posts without the token, then the page's own form with it
+    forged = browser.post(url, {"reason": ""})
+    form = parse(browser.get(f"{QUEUE}{case.pk}/change/")).one(".case-mute-form")
+    token = form.one('input[name="csrfmiddlewaretoken"]')["value"]
+    pressed = browser.post(form["action"], {"reason": "", "csrfmiddlewaretoken": token})
+
+    # then the forged one is refused, the real one mutes
+    assert forged.status_code == 403
+    assert form["action"] == url
+    assert pressed.status_code == 302
+    assert ReporterMute.objects.filter(reporter_key=reader_key(0)).exists()
+
+
+# --- the muted reporters ------------------------------------------------------------------
+
+
+def test_the_muted_reporters_list(moderator_client, moderator):
+    # given two reporters muted, one with a reason
+    services.reporter_mute(reporter_key=reader_key(1), actor=moderator, reason="Brigade")
+    services.reporter_mute(reporter_key=reader_key(2), actor=moderator)
+
+    # when a moderator opens the list
+    response = moderator_client.get(MUTES)
+
+    # then each is listed, newest first, with who muted them, why and when
+    rows = queue_rows(response)
+    assert [row.one("td.field-reporter_key, th.field-reporter_key").text for row in rows] == [
+        reader_key(2),
+        reader_key(1),
+    ]
+    assert rows[1].one("td.field-muted_by").text == "modo"
+    assert rows[1].one("td.field-reason").text == "Brigade"
+    assert rows[1].one("td.field-created_at").text not in ("", "-")
+
+
+def test_the_muted_reporters_are_read_only_even_for_a_superuser(client, moderator):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    services.reporter_mute(reporter_key=reader_key(1), actor=moderator)
+    mute = ReporterMute.objects.get()
+
+    assert client.get(f"{MUTES}{mute.pk}/change/").status_code == 200
+    assert client.get(f"{MUTES}add/").status_code == 403
+    assert client.post(f"{MUTES}{mute.pk}/change/", {"reason": "x"}).status_code == 403
+    assert client.post(f"{MUTES}{mute.pk}/delete/", {"post": "yes"}).status_code == 403
+    options = parse(client.get(MUTES)).select("select[name=action] option")
+    assert {o["value"] for o in options if o["value"]} == {"unmute"}
+    assert ReporterMute.objects.filter(pk=mute.pk, reason="").exists()
+
+
+def test_the_unmute_action_unmutes_each_selected_reporter_through_the_service(
+    moderator_client, moderator
+):
+    # given three muted reporters
+    for n in (1, 2, 3):
+        services.reporter_mute(reporter_key=reader_key(n), actor=moderator)
+    selected = ReporterMute.objects.filter(reporter_key__in=[reader_key(1), reader_key(2)])
+    before = _last_action_id()
+
+    # when the moderator unmutes two of them
+    response = moderator_client.post(
+        MUTES,
+        {"action": "unmute", "_selected_action": [m.pk for m in selected], "index": 0},
+        follow=True,
+    )
+
+    # then those two are unmuted, each with an audit row naming the moderator
+    assert list(ReporterMute.objects.values_list("reporter_key", flat=True)) == [reader_key(3)]
+    actions = list(_new_actions(before))
+    assert sorted(a.details["reporter_key"] for a in actions) == [reader_key(1), reader_key(2)]
+    assert {(a.action, a.actor_id) for a in actions} == {(ActionKind.UNMUTE, moderator.pk)}
+    (message,) = parse(response).select("ul.messagelist li.success")
+    assert "2" in message.text
+
+
+def test_staff_who_may_only_view_the_mutes_cannot_unmute(client, moderator):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*_permissions("view_reportermute"))
+    client.force_login(staff)
+    services.reporter_mute(reporter_key=reader_key(1), actor=moderator)
+    mute = ReporterMute.objects.get()
+
+    listing = client.get(MUTES)
+    forced = client.post(MUTES, {"action": "unmute", "_selected_action": [mute.pk], "index": 0})
+
+    assert listing.status_code == 200
+    assert not parse(listing).select("select[name=action]")
+    assert forced.status_code in (200, 302)
+    assert ReporterMute.objects.filter(pk=mute.pk).exists()

@@ -1,22 +1,29 @@
 """The moderators' API: /api/moderation/cases/, a case, decisions, the audit log."""
 
+import hashlib
 import uuid
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from articles.models import Image
-from moderation import services
+from moderation import selectors, services
 from moderation.models import (
     ActionKind,
     CaseState,
     ImageCase,
     ModerationAction,
     Report,
+    ReporterMute,
     ReportOutcome,
 )
 from tests.factories import (
@@ -31,8 +38,16 @@ pytestmark = pytest.mark.django_db
 
 CASES = "/api/moderation/cases/"
 ACTIONS = "/api/moderation/actions/"
-# What a report stores about its reporter and must never leave the server.
-IP_HASH = "9f2c1e0b7a6d5c4b3a29180716f5e4d3c2b1a09f8e7d6c5b4a3928170615f4e3"
+MUTE = "/api/moderation/reporters/mute/"
+UNMUTE = "/api/moderation/reporters/unmute/"
+# The network every report of a burst comes from (one /24, say).
+BURST_NETWORK = hashlib.sha256(b"network 192.0.2.0/24").hexdigest()
+
+
+def ip_hash_of(reader: str) -> str:
+    """What a report stores about its reader's address (and must never leave the
+    server): one address per anonymous reader, or they would be one person."""
+    return hashlib.sha256(f"ip of {reader}".encode()).hexdigest()
 
 
 def case_url(case_id: int) -> str:
@@ -51,13 +66,33 @@ def reported(image: Image | None = None, *reasons: str, **image_fields) -> Image
     through the real report path."""
     image = image or ImageFactory(**image_fields)
     for reason in reasons or ("violence",):
+        reader = uuid.uuid4().hex
         services.report_create(
             image_id=image.pk,
-            reporter_key=f"reader:{uuid.uuid4().hex}",
+            reporter_key=f"reader:{reader}",
             reason=reason,
-            ip_hash=IP_HASH,
+            ip_hash=ip_hash_of(reader),
         )
     return ImageCase.objects.get(image=image)
+
+
+def held(image: Image | None = None, *, held_reports: int = 2) -> ImageCase:
+    """A burst from one network, through the real report path: the first
+    BRIGADE_NETWORK_ALLOWANCE reports count, the next are held as grouped reports
+    and hold the automatic block."""
+    image = image or ImageFactory()
+    for _ in range(settings.BRIGADE_NETWORK_ALLOWANCE + held_reports):
+        reader = uuid.uuid4().hex
+        services.report_create(
+            image_id=image.pk,
+            reporter_key=f"reader:{reader}",
+            reason="violence",
+            ip_hash=ip_hash_of(reader),
+            network_hash=BURST_NETWORK,
+        )
+    case = ImageCase.objects.get(image=image)
+    assert case.brigade_held_at is not None
+    return case
 
 
 def auto_blocked(**image_fields) -> ImageCase:
@@ -97,13 +132,26 @@ ENDPOINTS = [
         "post", lambda case: decisions_url(case.pk), {"action": "confirm"}, 201, id="decide"
     ),
     pytest.param("get", lambda case: ACTIONS, None, 200, id="audit-log"),
+    pytest.param(
+        "post", lambda case: MUTE, lambda case: {"report": first_report_id(case)}, 200, id="mute"
+    ),
+    # Nobody is muted: served, then refused by the service.
+    pytest.param("post", lambda case: UNMUTE, {"reporter_key": "reader:nobody"}, 409, id="unmute"),
 ]
 
 
-def call(client: APIClient, method: str, url: str, body: dict | None):
+def first_report_id(case: ImageCase) -> int:
+    return (
+        Report.objects.filter(image_id=case.image_id).order_by("id").values_list("id", flat=True)[0]
+    )
+
+
+def call(client: APIClient, method: str, url, body, case: ImageCase):
+    """Call an endpoint of ENDPOINTS on a case (its URL and body may depend on it)."""
+    body = body(case) if callable(body) else body
     if method == "post":
-        return client.post(url, body, format="json")
-    return client.get(url)
+        return client.post(url(case), body, format="json")
+    return client.get(url(case))
 
 
 @pytest.mark.parametrize(("method", "url", "body", "ok"), ENDPOINTS)
@@ -112,7 +160,7 @@ def test_anonymous_caller_is_told_to_authenticate(method, url, body, ok):
     case = auto_blocked()
 
     # when they call the endpoint
-    response = call(APIClient(), method, url(case), body)
+    response = call(APIClient(), method, url, body, case)
 
     # then 401, naming the token scheme, and nothing is decided
     assert response.status_code == 401
@@ -135,7 +183,7 @@ def test_signed_in_non_moderators_are_refused(method, url, body, ok, who, client
     user = UserFactory(**who)
 
     # when they call the endpoint
-    response = call(client_for(user), method, url(case), body)
+    response = call(client_for(user), method, url, body, case)
 
     # then 403, and nothing is decided
     assert response.status_code == 403
@@ -151,7 +199,7 @@ def test_group_member_who_is_not_staff_is_refused(method, url, body, ok):
     user.save(update_fields=["is_staff"])
 
     # when they call the endpoint with their token
-    response = call(token_client(user), method, url(case), body)
+    response = call(token_client(user), method, url, body, case)
 
     # then 403
     assert response.status_code == 403
@@ -164,7 +212,7 @@ def test_moderator_is_served_by_session_and_by_token(method, url, body, ok, clie
     case = auto_blocked()
 
     # when a moderator calls the endpoint with a session or a token
-    response = call(client_for(moderator), method, url(case), body)
+    response = call(client_for(moderator), method, url, body, case)
 
     # then it answers
     assert response.status_code == ok, response.content
@@ -181,13 +229,15 @@ def test_staff_who_may_read_but_not_decide_is_refused_a_decision():
     user.groups.add(reader_group)
     client = token_client(user)
 
-    # when they read the case, then try to confirm it
+    # when they read the case, then try to confirm it and to mute a reporter
     read = client.get(case_url(case.pk))
     decide = client.post(decisions_url(case.pk), {"action": "confirm"}, format="json")
+    mute = client.post(MUTE, {"report": first_report_id(case)}, format="json")
 
-    # then reading works, deciding is 403, and nothing is written
+    # then reading works, deciding and muting are 403, and nothing is written
     assert read.status_code == 200
-    assert decide.status_code == 403
+    assert decide.status_code == mute.status_code == 403
+    assert not ReporterMute.objects.exists()
     case.refresh_from_db()
     assert case.state == CaseState.AUTO_BLOCKED
     assert ModerationAction.objects.filter(actor=user).count() == 0
@@ -199,13 +249,15 @@ def test_session_decision_needs_the_csrf_token(moderator):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(moderator)
 
-    # when they post a decision without the CSRF token
+    # when they post a decision, or a mute, without the CSRF token
     response = client.post(decisions_url(case.pk), {"action": "confirm"}, format="json")
+    mute = client.post(MUTE, {"report": first_report_id(case)}, format="json")
 
     # then it is refused and nothing changes
-    assert response.status_code == 403
+    assert response.status_code == mute.status_code == 403
     case.refresh_from_db()
     assert case.state == CaseState.AUTO_BLOCKED
+    assert not ReporterMute.objects.exists()
 
 
 # --- the queue ------------------------------------------------------------------------
@@ -246,6 +298,8 @@ def test_queue_item_carries_the_case_its_image_article_source_and_reasons(api, m
     # 3 reporters of a threshold of 5: at half or more, so it awaits review
     assert item["needs_review"] is True
     assert (item["open_report_count"], item["score"], item["threshold"]) == (3, 3, 5)
+    assert isinstance(item["score"], int | float)  # a JSON number, not a string
+    assert (item["brigade_held_at"], item["held_report_count"]) == (None, 0)
     assert item["reasons"] == [
         {"reason": "violence", "count": 2},
         {"reason": "nudity", "count": 1},
@@ -422,7 +476,10 @@ def test_queue_pages_are_bounded_and_follow_page_size(api):
 def test_queue_reads_in_a_bounded_number_of_queries(
     django_assert_max_num_queries, moderator, page_size
 ):
-    # given 30 cases from several sources, each with several reports, 6 of them confirmed
+    # given 30 cases from several sources, each with several reports, 6 of them
+    # confirmed, and 3 cases holding grouped reports
+    for _ in range(3):
+        held()
     sources = [SourceFactory() for _ in range(3)]
     PolicyFactory(source=sources[0], threshold=3)
     for n in range(30):
@@ -442,8 +499,13 @@ def test_queue_reads_in_a_bounded_number_of_queries(
     # then it is served within the bound, whatever the page size (the 6 confirmed
     # cases have no open report left)
     assert response.status_code == 200
-    assert response.json()["count"] == 24
-    assert len(response.json()["results"]) == min(page_size, 24)
+    assert response.json()["count"] == 27
+    results = response.json()["results"]
+    assert len(results) == min(page_size, 27)
+    # each with its held reports
+    held_counts = [item["held_report_count"] for item in results if item["brigade_held_at"]]
+    assert held_counts == [2] * (3 if page_size == 30 else len(held_counts))
+    assert {item["held_report_count"] for item in results if not item["brigade_held_at"]} == {0}
     print(f"queue page of {page_size}: {len(captured.captured_queries)} queries")
 
 
@@ -501,7 +563,17 @@ def test_case_shows_reports_with_reporter_records_and_the_audit_trail(api, moder
     assert hate["comment"] == "Haineux"
     assert hate["outcome"] == "open" and hate["created_at"]
     assert hate["reporter"]["signed_in"] is False
-    assert hate["reporter"]["record"] == {"open": 1, "upheld": 0, "dismissed": 1, "expired": 0}
+    assert hate["reporter"]["record"] == {
+        "open": 1,
+        "upheld": 0,
+        "dismissed": 1,
+        "expired": 0,
+        "held": 0,
+        "muted": 0,
+    }
+    # one dismissal of one verdict: 1 - 1/10, to the nearest quarter
+    assert (hate["reporter"]["weight"], hate["reporter"]["muted"]) == (1.0, False)
+    assert (hate["weight"], body["reports"][0]["weight"]) == (1, 1)
     assert hate["reporter"]["label"].startswith("r-")
     assert body["reports"][0]["reporter"]["record"]["open"] == 1
     # the same reader carries the same label on the other case
@@ -691,6 +763,7 @@ def test_note_writes_one_action_and_changes_nothing_else(api, moderator):
         pytest.param(lambda m: reported(None, "spam"), "unprotect", "protect", id="unprotect"),
         pytest.param(lambda m: auto_blocked(), "protect", "restor", id="protect-blocked"),
         pytest.param(lambda m: _dismissed(m), "dismiss", "dismiss", id="dismiss-nothing-open"),
+        pytest.param(lambda m: reported(None, "spam"), "release", "held", id="release-nothing"),
     ],
 )
 def test_decision_that_does_not_apply_is_409_and_writes_nothing(
@@ -824,7 +897,8 @@ def test_audit_log_refuses_bad_filters(api, query, field):
 
 
 def test_no_answer_carries_a_reporter_key_or_ip_hash(api, moderator):
-    # given a case reported by anonymous and signed-in readers, all with an IP hash
+    # given a case reported by anonymous and signed-in readers, all with an IP hash,
+    # some from one network
     reader = UserFactory()
     case = reported(None, "violence", "spam", "hate", "violence")
     services.report_create(
@@ -832,29 +906,270 @@ def test_no_answer_carries_a_reporter_key_or_ip_hash(api, moderator):
         reporter_key=f"user:{reader.pk}",
         user_id=reader.pk,
         reason="nudity",
-        ip_hash=IP_HASH,
+        ip_hash=ip_hash_of("signed-in"),
+        network_hash=BURST_NETWORK,
     )
     services.case_auto_block(image_id=case.image_id)
-    keys = list(Report.objects.values_list("reporter_key", flat=True))
-    assert len(keys) == 5
+    reports = list(Report.objects.all())
+    keys = [report.reporter_key for report in reports]
+    hashes = [report.ip_hash for report in reports] + [BURST_NETWORK]
+    assert len(keys) == 5 and all(hashes)
 
-    # when the moderator reads everything the API offers about it, and decides
+    # when the moderator reads everything the API offers about it, decides, and mutes
+    # and unmutes a reporter
     answers = [
         api.get(CASES),
         api.get(case_url(case.pk)),
         api.get(ACTIONS),
         decide(api, case, "confirm"),
+        api.post(MUTE, {"report": reports[0].pk, "reason": "x"}, format="json"),
         api.get(case_url(case.pk)),
+        api.post(UNMUTE, {"reporter_key": keys[1]}, format="json"),
+        api.post(MUTE, {"report": reports[0].pk}, format="json"),
         api.get(ACTIONS),
     ]
 
-    # then no answer carries a reporter key (nor the uuid in it) nor the IP hash
+    # then no answer carries a reporter key (nor the uuid in it) nor an address's hash
+    statuses = [response.status_code for response in answers]
+    assert statuses == [200, 200, 200, 201, 200, 200, 409, 409, 200]
     for response in answers:
-        assert response.status_code in (200, 201)
         text = response.content.decode()
-        assert IP_HASH not in text
-        assert "ip_hash" not in text and "reporter_key" not in text
+        assert "ip_hash" not in text and "network_hash" not in text
+        assert "reporter_key" not in text
+        for value in hashes:
+            assert value not in text
         for key in keys:
             assert key not in text
             if key.startswith("reader:"):
                 assert key.removeprefix("reader:") not in text
+
+
+# --- grouped reports ("signalements groupés") -----------------------------------------
+
+
+def test_a_held_case_says_since_when_and_how_many_reports_it_holds(api):
+    # given a burst from one network (3 reports counted, 2 held), and a case reported as usual
+    case = held(held_reports=2)
+    usual = reported(None, "spam")
+
+    # when the moderator reads the queue and the case
+    queue = {item["id"]: item for item in api.get(CASES).json()["results"]}
+    detail = api.get(case_url(case.pk)).json()
+
+    # then both say since when reports are held, and how many
+    item = queue[case.pk]
+    assert parse_datetime(item["brigade_held_at"]) == case.brigade_held_at
+    assert detail["brigade_held_at"] == item["brigade_held_at"]
+    assert (item["held_report_count"], item["open_report_count"], item["score"]) == (2, 3, 3)
+    assert detail["held_report_count"] == 2
+    assert item["needs_review"] is True
+    assert (queue[usual.pk]["brigade_held_at"], queue[usual.pk]["held_report_count"]) == (None, 0)
+    # and each report its outcome and weight (a number), each reporter's record its held one
+    assert sorted(r["outcome"] for r in detail["reports"]) == [
+        "held",
+        "held",
+        "open",
+        "open",
+        "open",
+    ]
+    assert [r["weight"] for r in detail["reports"]] == [1] * 5
+    assert all(isinstance(r["weight"], int | float) for r in detail["reports"])
+    for report in detail["reports"]:
+        record = report["reporter"]["record"]
+        assert (record["held"], record["open"]) == (
+            (1, 0) if report["outcome"] == "held" else (0, 1)
+        )
+
+
+def test_release_counts_the_held_reports_lifts_the_hold_and_writes_one_action(api, moderator):
+    # given a burst from one network: 3 reports counted, 2 held
+    case = held(held_reports=2)
+    before = action_ids(case)
+
+    # when the moderator counts the held reports
+    response = decide(api, case, "release", "Mobilisation légitime")
+
+    # then they are counted, the hold is lifted, and one action names the moderator
+    action = only_new_action(case, before)
+    assert_answer_is_the_action(response, action, moderator)
+    assert (action.action, action.reason) == (ActionKind.RELEASE, "Mobilisation légitime")
+    assert response.json()["details"]["released_reports"] == 2
+    assert response.json()["details"]["released_weight"] == 2
+    case.refresh_from_db()
+    assert (case.open_report_count, case.score, case.brigade_held_at) == (5, 5, None)
+    assert not Report.objects.filter(image=case.image, outcome=ReportOutcome.HELD).exists()
+    # and the case reads so
+    body = api.get(case_url(case.pk)).json()
+    assert (body["brigade_held_at"], body["held_report_count"], body["score"]) == (None, 0, 5)
+
+
+# --- reporters: weights and mutes ------------------------------------------------------
+
+
+def test_each_reporter_shows_the_weight_their_next_report_would_carry(api, moderator):
+    # given an anonymous reader and a staff member who reported an image, after which
+    # moderators upheld two other reports of the reader
+    reader = "reader:" + uuid.uuid4().hex
+    staff = UserFactory(is_staff=True)
+    image = ImageFactory()
+    services.report_create(
+        image_id=image.pk, reporter_key=reader, reason="spam", ip_hash=ip_hash_of(reader)
+    )
+    services.report_create(
+        image_id=image.pk, reporter_key=f"user:{staff.pk}", user_id=staff.pk, reason="spam"
+    )
+    for _ in range(2):
+        other = ImageFactory()
+        services.report_create(
+            image_id=other.pk, reporter_key=reader, reason="hate", ip_hash=ip_hash_of(reader)
+        )
+        services.case_decide(
+            case_id=ImageCase.objects.get(image=other).pk,
+            decision=services.Decision.CONFIRM,
+            actor=moderator,
+        )
+
+    # when the moderator opens the case
+    body = api.get(case_url(ImageCase.objects.get(image=image).pk)).json()
+
+    # then each report says what it weighed, and its reporter what they weigh now
+    by_signed_in = {r["reporter"]["signed_in"]: r for r in body["reports"]}
+    anonymous, signed_in = by_signed_in[False], by_signed_in[True]
+    assert (anonymous["weight"], anonymous["reporter"]["weight"]) == (1, 1.25)
+    assert (signed_in["weight"], signed_in["reporter"]["weight"]) == (2, 2)
+    assert selectors.reporter_weight(reporter_key=reader) == Decimal("1.25")
+    assert anonymous["reporter"]["record"]["upheld"] == 2
+    assert body["score"] == 3
+
+
+def test_case_reads_as_many_queries_for_20_reporters_as_for_2(moderator, settings):
+    # given reporters whose records are longer than the history that sets their
+    # weight (their latest verdicts are ranked), one of them muted
+    settings.REPUTATION_HISTORY = 1
+    cases = {}
+    for size in (2, 20):
+        readers = [f"reader:{uuid.uuid4().hex}" for _ in range(size)]
+        for decision in (services.Decision.CONFIRM, services.Decision.DISMISS, None):
+            image = ImageFactory()
+            for reader in readers:
+                services.report_create(
+                    image_id=image.pk,
+                    reporter_key=reader,
+                    reason="spam",
+                    ip_hash=ip_hash_of(reader),
+                )
+            cases[size] = ImageCase.objects.get(image=image)
+            if decision:
+                services.case_decide(case_id=cases[size].pk, decision=decision, actor=moderator)
+        services.reporter_mute(reporter_key=readers[0], actor=moderator)
+    client = token_client(moderator)
+    client.get(case_url(cases[2].pk))  # fills the caches of a first request
+
+    # when the moderator reads the small case, then the large one
+    counts = {}
+    for size, case in cases.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(case_url(case.pk))
+        assert len(response.json()["reports"]) == size
+        counts[size] = len(captured.captured_queries)
+
+    # then records, weights and mutes cost no query per report
+    assert counts[20] == counts[2] <= 12
+
+
+def test_mute_by_report_discounts_the_reporters_open_reports_and_writes_one_action(api, moderator):
+    # given a reader who reported two images, each also reported by someone else
+    reader = "reader:" + uuid.uuid4().hex
+    cases = []
+    for _ in range(2):
+        image = ImageFactory()
+        services.report_create(
+            image_id=image.pk, reporter_key=reader, reason="spam", ip_hash=ip_hash_of(reader)
+        )
+        cases.append(reported(image, "violence"))
+    report_id = Report.objects.filter(reporter_key=reader).order_by("id")[0].pk
+    shown = api.get(case_url(cases[0].pk)).json()["reports"]
+    label = next(r["reporter"]["label"] for r in shown if r["id"] == report_id)
+    before = set(ModerationAction.objects.values_list("pk", flat=True))
+
+    # when the moderator mutes them, naming one of their reports as the case lists it
+    response = api.post(MUTE, {"report": report_id, "reason": "  Signale tout  "}, format="json")
+
+    # then 200 with the one audit row written, naming the reporter by their pseudonym
+    assert response.status_code == 200, response.content
+    (action,) = ModerationAction.objects.exclude(pk__in=before)
+    body = response.json()
+    assert (body["id"], body["action"], body["actor"]) == (action.pk, "mute", moderator.username)
+    assert (body["image"], body["reason"]) == (None, "Signale tout")
+    assert body["details"]["reporter"] == label
+    assert sorted(body["details"]["discounted_images"]) == sorted(c.image_id for c in cases)
+    mute = ReporterMute.objects.get()
+    assert (mute.reporter_key, mute.muted_by) == (reader, moderator)
+    # their open reports leave both cases' counts and scores
+    for case in cases:
+        case.refresh_from_db()
+        assert (case.open_report_count, case.score) == (1, 1)
+    # and the case shows them muted
+    detail = api.get(case_url(cases[0].pk)).json()
+    mine = next(r for r in detail["reports"] if r["id"] == report_id)
+    assert mine["outcome"] == "muted"
+    assert mine["reporter"]["muted"] is True
+    assert mine["reporter"]["record"]["muted"] == 2
+    assert (detail["open_report_count"], detail["score"]) == (1, 1)
+
+
+def test_mute_twice_is_409_unmute_then_unmute_twice_is_409(api, moderator):
+    # given a reporter of a case
+    case = reported(None, "spam", "spam")
+    key = Report.objects.filter(image=case.image).order_by("id")[0].reporter_key
+
+    # when the moderator mutes them twice, then unmutes them twice, by key
+    with translation_en(api):
+        muted = api.post(MUTE, {"reporter_key": key}, format="json")
+        again = api.post(MUTE, {"reporter_key": key}, format="json")
+        unmuted = api.post(UNMUTE, {"reporter_key": key, "reason": "Erreur"}, format="json")
+        unmuted_again = api.post(UNMUTE, {"reporter_key": key}, format="json")
+
+    # then the second of each is 409 with the reason, and one action each was written
+    assert (muted.status_code, muted.json()["action"]) == (200, "mute")
+    assert again.status_code == 409 and "already muted" in again.json()["detail"]
+    assert (unmuted.status_code, unmuted.json()["action"]) == (200, "unmute")
+    assert unmuted.json()["reason"] == "Erreur"
+    assert unmuted_again.status_code == 409 and "not muted" in unmuted_again.json()["detail"]
+    kinds = ModerationAction.objects.filter(actor=moderator).order_by("id")
+    assert list(kinds.values_list("action", flat=True)) == [ActionKind.MUTE, ActionKind.UNMUTE]
+    assert not ReporterMute.objects.exists()
+    # the report made before the mute stays uncounted
+    case.refresh_from_db()
+    assert case.open_report_count == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({}, "non_field_errors", id="nobody"),
+        pytest.param({"reporter_key": "reader:x", "report": 1}, "non_field_errors", id="both"),
+        pytest.param({"report": 999_999}, "report", id="unknown-report"),
+        pytest.param({"report": "abc"}, "report", id="report-not-a-number"),
+        pytest.param({"report": 0}, "report", id="report-zero"),
+        pytest.param({"reporter_key": ""}, "reporter_key", id="key-blank"),
+        pytest.param({"reporter_key": "r" * 65}, "reporter_key", id="key-too-long"),
+        pytest.param({"reporter_key": "reader:x", "reason": "x" * 2001}, "reason", id="reason"),
+        pytest.param(["reader:x"], "non_field_errors", id="not-an-object"),
+    ],
+)
+@pytest.mark.parametrize("url", [MUTE, UNMUTE], ids=["mute", "unmute"])
+def test_bad_mute_body_is_400_with_field_errors_and_writes_nothing(api, url, body, field):
+    # given a case with a report
+    reported(None, "spam")
+    before = ModerationAction.objects.count()
+
+    # when the moderator sends a malformed body
+    response = api.post(url, body, format="json")
+
+    # then 400 naming the field, and nothing written
+    assert response.status_code == 400
+    assert field in response.json()
+    assert isinstance(response.json()[field], list)
+    assert ModerationAction.objects.count() == before
+    assert not ReporterMute.objects.exists()

@@ -22,6 +22,8 @@ MODERATOR_PERMISSIONS = {
     # Hash bans: the list and its CSV export, and the CSV import (migration 0007).
     "moderation.view_blockedhash",
     "moderation.add_blockedhash",
+    # The muted reporters' list (migration 0008); muting itself is decide_imagecase.
+    "moderation.view_reportermute",
     "articles.view_image",
     "articles.view_article",
     "articles.view_source",
@@ -69,6 +71,9 @@ def test_a_group_member_can_decide_but_not_edit_cases_or_the_audit_log():
         "moderation.delete_moderationaction",
         "moderation.delete_policy",
         "moderation.change_report",
+        "moderation.add_reportermute",
+        "moderation.change_reportermute",
+        "moderation.delete_reportermute",
         "articles.change_image",
         "auth.view_user",
     ]:
