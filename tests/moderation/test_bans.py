@@ -389,7 +389,8 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(moderator, sweeps
     assert response.status_code == 400
     errors = response.context["line_errors"]
     assert [line for line, _message in errors] == [4, 5, 6, 7]
-    assert "Line 5:" in response.content.decode()
+    # (the admin speaks French to this moderator)
+    assert "Ligne 5 :" in response.content.decode()
     assert not BlockedHash.objects.exists()
     assert not ModerationAction.objects.filter(action=ActionKind.BAN_IMPORT).exists()
 
