@@ -516,8 +516,8 @@ def test_digest_lists_what_waits_for_review_with_links(broker, queue_of_cases, m
     assert "bloquées automatiquement, pas encore vérifiées : 1" in body
     assert "signalées, à la moitié de leur seuil ou plus : 1" in body
     assert body.index("Bloquée") < body.index("Montante")
-    assert "signalements : 4/4 · haine 4" in body
-    assert "signalements : 2/4 · spam 2" in body
+    assert "lecteurs distincts : 4/4 · haine 4" in body
+    assert "lecteurs distincts : 2/4 · spam 2" in body
     assert case_url(queue_of_cases["blocked"]) in body
     assert case_url(queue_of_cases["rising"]) in body
     assert case_url(queue_of_cases["quiet"]) not in body
