@@ -2,10 +2,46 @@
 address (an anonymous reader is one person per IP, and per image a network may only
 count so many: moderation.readers, moderation.services.report_create)."""
 
+import hashlib
+import uuid
+
 import requests
 from django.conf import settings
 from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
+
+from moderation import services
+from moderation.models import ImageCase
+from tests.factories import ImageFactory
+
+# The network every report of a burst comes from (one /24, say).
+BURST_NETWORK = hashlib.sha256(b"network 192.0.2.0/24").hexdigest()
+
+
+def ip_hash_of(reader: str) -> str:
+    """What a report stores about its reader's address (and must never leave the
+    server): one address per anonymous reader, or they would be one person."""
+    return hashlib.sha256(f"ip of {reader}".encode()).hexdigest()
+
+
+def held_case(image=None, *, held_reports: int = 2) -> ImageCase:
+    """A burst from one network, through the real report path: the first
+    BRIGADE_NETWORK_ALLOWANCE reports count, the next `held_reports` are held as
+    grouped reports and hold the automatic block. Each reader has their own address."""
+    image = image or ImageFactory()
+    for _ in range(settings.BRIGADE_NETWORK_ALLOWANCE + held_reports):
+        reader = uuid.uuid4().hex
+        services.report_create(
+            image_id=image.pk,
+            reporter_key=f"reader:{reader}",
+            reason="violence",
+            ip_hash=ip_hash_of(reader),
+            network_hash=BURST_NETWORK,
+        )
+    case = ImageCase.objects.get(image=image)
+    assert case.brigade_held_at is not None
+    assert case.open_report_count == settings.BRIGADE_NETWORK_ALLOWANCE
+    return case
 
 
 def reader_address(n: int) -> str:

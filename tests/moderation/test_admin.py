@@ -1,8 +1,6 @@
 """The moderators' workspace in Django admin: the queue, the case page, decisions
 (buttons and actions), the audit log, reports and policies, and who may use them."""
 
-import hashlib
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -28,6 +26,7 @@ from moderation.models import (
 from moderation.services import Decision
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory, UserFactory
 from tests.html import parse
+from tests.readers import held_case
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +35,6 @@ AUDIT_LOG = "/admin/moderation/moderationaction/"
 REPORTS = "/admin/moderation/report/"
 POLICIES = "/admin/moderation/policy/"
 MUTES = "/admin/moderation/reportermute/"
-# The network every report of a burst comes from (one /24, say).
-BURST_NETWORK = hashlib.sha256(b"network 192.0.2.0/24").hexdigest()
 
 
 # --- given: people ---------------------------------------------------------------------
@@ -89,26 +86,6 @@ def blocked_case(**kwargs) -> ImageCase:
     case = flagged_case(**kwargs)
     assert services.case_auto_block(image_id=case.image_id)
     case.refresh_from_db()
-    return case
-
-
-def held_case(*, held=2, image=None) -> ImageCase:
-    """A burst from one network, through the real report path: the first
-    BRIGADE_NETWORK_ALLOWANCE reports count, the next `held` are held as grouped
-    reports and hold the automatic block. Each reader has an IP of their own."""
-    image = image or ImageFactory()
-    for _ in range(settings.BRIGADE_NETWORK_ALLOWANCE + held):
-        reader = uuid.uuid4().hex
-        services.report_create(
-            image_id=image.pk,
-            reporter_key=f"reader:{reader}",
-            reason="violence",
-            ip_hash=hashlib.sha256(f"ip {reader}".encode()).hexdigest(),
-            network_hash=BURST_NETWORK,
-        )
-    case = ImageCase.objects.get(image=image)
-    assert case.brigade_held_at is not None
-    assert case.open_report_count == settings.BRIGADE_NETWORK_ALLOWANCE
     return case
 
 
@@ -381,7 +358,7 @@ def test_the_queue_runs_a_bounded_number_of_queries(
         if i % 5 == 0:
             blocked_case(reasons=("violence", "nudity", "spam"))
         elif i % 5 == 1:
-            held_case(held=2)
+            held_case(held_reports=2)
         else:
             flagged_case(reports=3, reasons=("hate", "violence"))
 
@@ -643,7 +620,7 @@ def _setup(decision) -> ImageCase:
         case Decision.UNPROTECT:
             return protected_case()
         case Decision.RELEASE:
-            return held_case(held=2)
+            return held_case(held_reports=2)
         case _:
             return flagged_case(reports=2)
 
@@ -977,7 +954,7 @@ def test_case_page_lists_the_latest_reports_and_links_to_all(moderator_client, m
 
 def test_a_held_case_is_marked_in_the_queue_with_its_held_reports(moderator_client):
     # given a case whose burst of reports is held, and a case reported as usual
-    held = held_case(held=4)
+    held = held_case(held_reports=4)
     usual = flagged_case(reports=3)
 
     # when a moderator opens the queue
@@ -1004,7 +981,7 @@ def test_the_grouped_reports_filter_is_offered_in_the_queue(moderator_client):
 
 def test_the_case_page_shows_the_hold_each_reports_outcome_and_weight(moderator_client, moderator):
     # given a held burst (3 counted, 2 held), one of whose counted reporters was then muted
-    case = held_case(held=2)
+    case = held_case(held_reports=2)
     muted = first_report(case)
     services.reporter_mute(reporter_key=muted.reporter_key, actor=moderator)
     case.refresh_from_db()
@@ -1063,7 +1040,7 @@ def test_count_the_held_reports_is_offered_only_where_reports_are_held(moderator
 
 def test_counting_the_held_reports_counts_them_and_lifts_the_hold(moderator_client, moderator):
     # given a held burst: 3 reports counted, 3 held
-    case = held_case(held=3)
+    case = held_case(held_reports=3)
     before = _last_action_id()
 
     # when the moderator presses "Count the held reports"

@@ -1,12 +1,10 @@
 """The moderators' API: /api/moderation/cases/, a case, decisions, the audit log."""
 
-import hashlib
 import uuid
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -33,6 +31,7 @@ from tests.factories import (
     SourceFactory,
     UserFactory,
 )
+from tests.readers import BURST_NETWORK, held_case, ip_hash_of
 
 pytestmark = pytest.mark.django_db
 
@@ -40,14 +39,6 @@ CASES = "/api/moderation/cases/"
 ACTIONS = "/api/moderation/actions/"
 MUTE = "/api/moderation/reporters/mute/"
 UNMUTE = "/api/moderation/reporters/unmute/"
-# The network every report of a burst comes from (one /24, say).
-BURST_NETWORK = hashlib.sha256(b"network 192.0.2.0/24").hexdigest()
-
-
-def ip_hash_of(reader: str) -> str:
-    """What a report stores about its reader's address (and must never leave the
-    server): one address per anonymous reader, or they would be one person."""
-    return hashlib.sha256(f"ip of {reader}".encode()).hexdigest()
 
 
 def case_url(case_id: int) -> str:
@@ -74,25 +65,6 @@ def reported(image: Image | None = None, *reasons: str, **image_fields) -> Image
             ip_hash=ip_hash_of(reader),
         )
     return ImageCase.objects.get(image=image)
-
-
-def held(image: Image | None = None, *, held_reports: int = 2) -> ImageCase:
-    """A burst from one network, through the real report path: the first
-    BRIGADE_NETWORK_ALLOWANCE reports count, the next are held as grouped reports
-    and hold the automatic block."""
-    image = image or ImageFactory()
-    for _ in range(settings.BRIGADE_NETWORK_ALLOWANCE + held_reports):
-        reader = uuid.uuid4().hex
-        services.report_create(
-            image_id=image.pk,
-            reporter_key=f"reader:{reader}",
-            reason="violence",
-            ip_hash=ip_hash_of(reader),
-            network_hash=BURST_NETWORK,
-        )
-    case = ImageCase.objects.get(image=image)
-    assert case.brigade_held_at is not None
-    return case
 
 
 def auto_blocked(**image_fields) -> ImageCase:
@@ -479,7 +451,7 @@ def test_queue_reads_in_a_bounded_number_of_queries(
     # given 30 cases from several sources, each with several reports, 6 of them
     # confirmed, and 3 cases holding grouped reports
     for _ in range(3):
-        held()
+        held_case()
     sources = [SourceFactory() for _ in range(3)]
     PolicyFactory(source=sources[0], threshold=3)
     for n in range(30):
@@ -949,7 +921,7 @@ def test_no_answer_carries_a_reporter_key_or_ip_hash(api, moderator):
 
 def test_a_held_case_says_since_when_and_how_many_reports_it_holds(api):
     # given a burst from one network (3 reports counted, 2 held), and a case reported as usual
-    case = held(held_reports=2)
+    case = held_case(held_reports=2)
     usual = reported(None, "spam")
 
     # when the moderator reads the queue and the case
@@ -983,7 +955,7 @@ def test_a_held_case_says_since_when_and_how_many_reports_it_holds(api):
 
 def test_release_counts_the_held_reports_lifts_the_hold_and_writes_one_action(api, moderator):
     # given a burst from one network: 3 reports counted, 2 held
-    case = held(held_reports=2)
+    case = held_case(held_reports=2)
     before = action_ids(case)
 
     # when the moderator counts the held reports
