@@ -7,7 +7,11 @@
 #                  pytest -m portable on SQLite
 #   make lint      ruff check + ruff format --check
 #   make format    ruff check --fix + ruff format
-#   make bench     benchmarks (bench/): JSON figures against a floor measured in the same run
+#   make bench     benchmarks (bench/), one after the other, each printing its JSON figures
+#                  against a floor measured in the same run: admin_queue, report_throughput,
+#                  time_to_block, image_pipeline, hash_match (PostgreSQL and Redis)
+#   make soak      10 minutes of mixed traffic on gunicorn + a worker, then errors, memory
+#                  and consistency as JSON (SOAK_ARGS="--minutes 2 --rate 40")
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -31,7 +35,7 @@ TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) THROTTLE_REDIS_URL=$(TEST_THROTTLE_REDIS
 # PYTEST_ARGS narrowed the selection, an error otherwise.
 PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)
 
-.PHONY: help venv messages run test lint format bench
+.PHONY: help venv messages run test lint format bench soak
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -64,12 +68,28 @@ test: venv messages
 	DATABASE_URL=$(PORTABLE_DATABASE_URL) $(TEST_ENV) pytest -m portable $(PYTEST_ARGS) \
 	    || [[ $$? == $(PORTABLE_OK_RC) ]]
 
+# The server and credentials only: each bench creates and drops a database of its own
+# (its name contains "bench"). Of Redis, the host and port: each HTTP bench takes two
+# databases of its own (report_throughput 5 and 4, time_to_block 7 and 6, soak 3 and 2).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+    SECRET_KEY=bench-secret-key DEBUG=0
+SOAK_ARGS ?=
 
 bench: venv messages
 	@scripts/ensure-postgres $(BENCH_DATABASE_URL)
-	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-secret-key DEBUG=0 \
-	    python bench/admin_queue.py
+	@scripts/ensure-redis --system $(BENCH_REDIS_URL)
+	$(BENCH_ENV) python bench/admin_queue.py
+	$(BENCH_ENV) python bench/report_throughput.py
+	$(BENCH_ENV) python bench/time_to_block.py
+	$(BENCH_ENV) python bench/image_pipeline.py
+	$(BENCH_ENV) python bench/hash_match.py
+
+soak: venv messages
+	@scripts/ensure-postgres $(BENCH_DATABASE_URL)
+	@scripts/ensure-redis --system $(BENCH_REDIS_URL)
+	$(BENCH_ENV) python bench/soak.py $(SOAK_ARGS)
 
 lint: venv
 	ruff check .

@@ -154,7 +154,8 @@ class ImageCase(models.Model):
 
     `open_report_count` and `score` are maintained by atomic increments in
     `services.report_create`; they are never computed with read-modify-write.
-    They cover the open reports only (not held, muted, expired or judged ones).
+    They cover the open reports (not held, muted, expired or dismissed ones); a
+    confirmed block keeps the count of the reports it upheld.
     """
 
     State = CaseState

@@ -483,16 +483,22 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
         raise DecisionError(_("The block is already confirmed."))
     if case.protected:
         raise DecisionError(_("The image is protected: unprotect it before blocking it."))
-    upheld = _close_open_reports(case=case, outcome=ReportOutcome.UPHELD)
-    details: dict = {"upheld_reports": upheld}
-    case.brigade_held_at = None
+    # The readers were right, those held as grouped too: the block counts them all.
+    held = _count_held_reports(case=case, outcome=ReportOutcome.UPHELD)
+    upheld = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.OPEN).update(
+        outcome=ReportOutcome.UPHELD
+    )
+    details: dict = {"upheld_reports": upheld + held["count"]}
     if case.state in BLOCKABLE_STATES:
         # Agreeing with the readers before the threshold blocks the image now.
         case.blocked_at = timezone.now()
         Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.BLOCKED)
         details["banned_hashes"] = _image_ban(image_id=case.image_id)
     case.state = CaseState.BLOCKED
-    case.save(update_fields=["state", "blocked_at", "brigade_held_at"])
+    case.save(
+        update_fields=["state", "blocked_at", "brigade_held_at", "open_report_count", "score"]
+    )
+    case.refresh_from_db(fields=["open_report_count", "score"])
     return details
 
 
@@ -519,7 +525,10 @@ def _restore(*, case: ImageCase, note: str) -> dict:
 
 
 def _dismiss(*, case: ImageCase, note: str) -> dict:
-    dismissed = _close_open_reports(case=case, outcome=ReportOutcome.DISMISSED)
+    # The held reports too: the moderator saw the whole burst.
+    dismissed = Report.objects.filter(
+        image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.HELD]
+    ).update(outcome=ReportOutcome.DISMISSED)
     if not dismissed:
         raise DecisionError(_("There are no open reports to dismiss."))
     case.open_report_count = 0
@@ -553,12 +562,7 @@ def _release(*, case: ImageCase, note: str) -> dict:
         raise DecisionError(_("No grouped reports are held on this image."))
     if case.state not in BLOCKABLE_STATES:
         raise DecisionError(_("The image is blocked: there is nothing to release."))
-    held = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.HELD)
-    totals = held.aggregate(count=Count("id"), weight=Sum("weight"))
-    held.update(outcome=ReportOutcome.OPEN)
-    case.open_report_count = F("open_report_count") + totals["count"]
-    case.score = F("score") + (totals["weight"] or 0)
-    case.brigade_held_at = None
+    totals = _count_held_reports(case=case, outcome=ReportOutcome.OPEN)
     case.save(update_fields=["open_report_count", "score", "brigade_held_at"])
     case.refresh_from_db(fields=["open_report_count", "score"])
     return {
@@ -567,17 +571,22 @@ def _release(*, case: ImageCase, note: str) -> dict:
     }
 
 
+def _count_held_reports(*, case: ImageCase, outcome: str) -> dict:
+    """Count a case's held reports after all, as a moderator judged the burst: they
+    take `outcome` and join the count and score; the hold is lifted. The caller saves."""
+    held = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.HELD)
+    totals = held.aggregate(count=Count("id"), weight=Sum("weight"))
+    held.update(outcome=outcome)
+    case.open_report_count = F("open_report_count") + totals["count"]
+    case.score = F("score") + (totals["weight"] or 0)
+    case.brigade_held_at = None
+    return totals
+
+
 def _note(*, case: ImageCase, note: str) -> dict:
     if not note.strip():
         raise DecisionError(_("A note needs some text."))
     return {}
-
-
-def _close_open_reports(*, case: ImageCase, outcome: str) -> int:
-    """Judge the open reports and those held as grouped: the moderator saw them all."""
-    return Report.objects.filter(
-        image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.HELD]
-    ).update(outcome=outcome)
 
 
 _DECISIONS = {

@@ -210,9 +210,11 @@ def test_confirming_blocks_and_upholds_the_held_reports(settings, moderator):
 
     services.case_decide(case_id=case.pk, decision=Decision.CONFIRM, actor=moderator)
 
+    # then the block counts every report it upheld, the held ones included
     case.refresh_from_db()
     assert (case.state, case.brigade_held_at) == (CaseState.BLOCKED, None)
     assert Report.objects.filter(image=case.image, outcome=ReportOutcome.UPHELD).count() == 8
+    assert (case.open_report_count, case.score) == (8, 8)
 
 
 def test_release_is_refused_when_nothing_is_held(moderator):
