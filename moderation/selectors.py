@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -22,6 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 
+from articles.models import Image
 from moderation.models import (
     BLOCKABLE_STATES,
     CaseState,
@@ -65,6 +67,34 @@ def policy_for(*, source_id: int | None) -> EffectivePolicy:
 def threshold_reached(*, open_report_count: int, score: Decimal, threshold: int) -> bool:
     """A threshold is both a number of distinct reporters and a score."""
     return open_report_count >= threshold and score >= threshold
+
+
+# The first statement of every report: plain SQL, like the others of the report path,
+# as compiling the ORM's subqueries would cost more than running them.
+_REPORT_TARGET_SQL = """
+SELECT i.visibility,
+       COALESCE(
+           (SELECT threshold FROM moderation_policy WHERE source_id = a.source_id),
+           (SELECT threshold FROM moderation_policy WHERE source_id IS NULL),
+           %(default)s
+       )
+FROM articles_image i JOIN articles_article a ON a.id = i.article_id
+WHERE i.id = %(image_id)s
+"""
+
+
+def image_report_target(*, image_id: int) -> tuple[str, int]:
+    """What the report path needs of an image, in one query: its visibility and
+    the threshold of the policy in force for it (policy_for's rule). Raises
+    Image.DoesNotExist."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REPORT_TARGET_SQL, {"image_id": image_id, "default": settings.REPORT_THRESHOLD}
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Image.DoesNotExist(f"no image {image_id}")
+    return row[0], row[1]
 
 
 def _threshold_of_case() -> Coalesce:
@@ -265,20 +295,39 @@ def reporter_weight(*, reporter_key: str, is_staff: bool = False) -> Decimal:
     them; the record counts fully from REPUTATION_FULL_CONFIDENCE verdicts on.
     Rounded to WEIGHT_STEP, within [REPORT_WEIGHT_FLOOR, REPORT_WEIGHT_MAX].
     """
-    verdicts = list(
-        Report.objects.filter(
-            reporter_key=reporter_key, outcome__in=[ReportOutcome.UPHELD, ReportOutcome.DISMISSED]
-        )
-        .order_by("-created_at", "-id")
-        .values_list("outcome", flat=True)[: settings.REPUTATION_HISTORY]
-    )
-    return weight_from_verdicts(
-        upheld=verdicts.count(ReportOutcome.UPHELD), judged=len(verdicts), is_staff=is_staff
-    )
+    return reporter_standing(reporter_key=reporter_key, is_staff=is_staff).weight
 
 
-def reporter_is_muted(*, reporter_key: str) -> bool:
-    return ReporterMute.objects.filter(reporter_key=reporter_key).exists()
+@dataclass(frozen=True)
+class ReporterStanding:
+    muted: bool
+    weight: Decimal
+
+
+# The report path asks both questions of every report: one round trip, and no ORM
+# compilation, for what reporter_weight and a mute lookup would ask in two.
+_STANDING_SQL = """
+SELECT EXISTS (SELECT 1 FROM moderation_reportermute WHERE reporter_key = %(key)s),
+       count(*) FILTER (WHERE outcome = 'upheld'),
+       count(*)
+FROM (
+    SELECT outcome FROM moderation_report
+    WHERE reporter_key = %(key)s AND outcome IN ('upheld', 'dismissed')
+    ORDER BY created_at DESC, id DESC
+    LIMIT %(history)s
+) AS verdicts
+"""
+
+
+def reporter_standing(*, reporter_key: str, is_staff: bool = False) -> ReporterStanding:
+    """Whether a reporter is muted, and what their next report weighs (reporter_weight)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STANDING_SQL, {"key": reporter_key, "history": settings.REPUTATION_HISTORY})
+        muted, upheld, judged = cursor.fetchone()
+    return ReporterStanding(
+        muted=bool(muted),
+        weight=weight_from_verdicts(upheld=upheld, judged=judged, is_staff=is_staff),
+    )
 
 
 @dataclass(frozen=True)
@@ -288,21 +337,35 @@ class BurstCounts:
     earlier: int
 
 
+# Every report runs this under its case's lock, so it is kept to one plain statement
+# (the ORM's aggregate() compiles a subquery-shaped query each time). A report
+# without a known address is no network's.
+_BURST_SQL = """
+SELECT count(*) FILTER (WHERE created_at >= %(window_start)s),
+       count(*) FILTER (WHERE created_at >= %(window_start)s
+                        AND network_hash = %(network)s AND network_hash <> ''),
+       count(*) FILTER (WHERE created_at < %(window_start)s)
+FROM moderation_report
+WHERE image_id = %(image_id)s AND created_at >= %(day_start)s
+"""
+
+
 def report_burst_counts(*, image_id: int, network_hash: str, now: datetime) -> BurstCounts:
     """An image's reports in the brigade window (all, and from one network), and
     in the day before it (its usual rate), in one query."""
     window_start = now - timedelta(seconds=settings.BRIGADE_WINDOW_SECONDS)
-    recent = Q(created_at__gte=window_start)
-    # Reports without a known address are no network's.
-    same_network = Q(network_hash=network_hash) & ~Q(network_hash="")
-    counts = Report.objects.filter(
-        image_id=image_id, created_at__gte=window_start - timedelta(days=1)
-    ).aggregate(
-        recent=Count("id", filter=recent),
-        same_network=Count("id", filter=recent & same_network),
-        earlier=Count("id", filter=~recent),
-    )
-    return BurstCounts(**counts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BURST_SQL,
+            {
+                "image_id": image_id,
+                "network": network_hash,
+                "window_start": window_start,
+                "day_start": window_start - timedelta(days=1),
+            },
+        )
+        recent, same_network, earlier = cursor.fetchone()
+    return BurstCounts(recent=recent, same_network=same_network, earlier=earlier)
 
 
 def is_burst(*, counts: BurstCounts) -> bool:

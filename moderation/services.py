@@ -47,12 +47,12 @@ from moderation.selectors import (
     case_list_due_for_block,
     half_threshold,
     image_ids_with_expired_reports,
+    image_report_target,
     is_burst,
     needs_review_condition,
     policy_for,
     report_burst_counts,
-    reporter_is_muted,
-    reporter_weight,
+    reporter_standing,
     threshold_reached,
 )
 from newsroom.publishing import enqueue
@@ -126,7 +126,7 @@ def report_create(
 
     A repeat (by the same reporter, or by the same IP when anonymous), or a
     report on an image already blocked, stores and counts nothing. The report
-    weighs what its reporter's record says (selectors.reporter_weight); a muted
+    weighs what its reporter's record says (selectors.reporter_standing); a muted
     reporter's report is stored uncounted; a report in a burst of grouped reports
     is held uncounted and holds the automatic block for a moderator. When the
     report brings the case to its threshold, `moderation.tasks.auto_block` is
@@ -140,15 +140,13 @@ def report_create(
         raise ValueError("a report needs a reporter key")
 
     with transaction.atomic():
-        visibility, source_id = (
-            Image.objects.filter(pk=image_id).values_list("visibility", "article__source_id").get()
-        )
+        visibility, threshold = image_report_target(image_id=image_id)
         if visibility == Image.Visibility.BLOCKED:
             return ReportReceipt(result=ReportResult.ALREADY_BLOCKED)
 
         is_staff = user_id is not None and _user_is_staff(user_id=user_id)
-        muted = reporter_is_muted(reporter_key=reporter_key)
-        weight = reporter_weight(reporter_key=reporter_key, is_staff=is_staff)
+        standing = reporter_standing(reporter_key=reporter_key, is_staff=is_staff)
+        muted, weight = standing.muted, standing.weight
         outcome = ReportOutcome.MUTED if muted else ReportOutcome.OPEN
         now = timezone.now()
         with connection.cursor() as cursor:
@@ -165,7 +163,6 @@ def report_create(
             report_id = inserted[0]
             if muted:
                 return ReportReceipt(result=ReportResult.CREATED, outcome=outcome)
-            threshold = policy_for(source_id=source_id).threshold
             cursor.execute(
                 _COUNT_REPORT_SQL,
                 {
