@@ -1,6 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -23,9 +28,27 @@ from articles.serializers import (
 )
 from articles.validators import ImageRejected, validate_image_upload
 
+# The routes' converters (<slug:…>, <int:…>) as the schema tells clients; drf-spectacular says
+# only "string" and "integer", but a value outside them matches no route at all.
+SLUG_PATH_PARAMETER = OpenApiParameter(
+    "slug", {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$"}, OpenApiParameter.PATH
+)
+
+
+def id_path_parameter(name: str) -> OpenApiParameter:
+    return OpenApiParameter(name, {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)
+
+
+# A paginated list answers 404 for a page that does not exist (0, past the last, not a number).
+NO_SUCH_PAGE = OpenApiResponse(DetailSerializer, description="No such page.")
+
 
 @extend_schema_view(
-    get=extend_schema(operation_id="article_list", summary="Articles, newest first")
+    get=extend_schema(
+        operation_id="article_list",
+        summary="Articles, newest first",
+        responses={200: ArticleListSerializer(many=True), 404: NO_SUCH_PAGE},
+    )
 )
 class ArticleListApi(ListAPIView):
     serializer_class = ArticleListSerializer
@@ -38,6 +61,7 @@ class ArticleListApi(ListAPIView):
     get=extend_schema(
         operation_id="article_retrieve",
         summary="An article with its images in order",
+        parameters=[SLUG_PATH_PARAMETER],
         responses={
             200: ArticleDetailSerializer,
             404: OpenApiResponse(DetailSerializer, description="No such article."),
@@ -59,6 +83,7 @@ class ArticleDetailApi(RetrieveAPIView):
         operation_id="image_retrieve",
         summary="An image; its url is null once it is blocked",
         tags=["images"],
+        parameters=[id_path_parameter("image_id")],
         responses={
             200: ImageSerializer,
             404: OpenApiResponse(DetailSerializer, description="No such image."),
@@ -88,6 +113,7 @@ class ArticleImageCreateApi(APIView):
         operation_id="article_image_create",
         summary="Upload an image to an article (editors)",
         tags=["images"],
+        parameters=[SLUG_PATH_PARAMETER],
         request={"multipart/form-data": ImageUploadSerializer},
         responses={
             201: ImageUploadedSerializer,

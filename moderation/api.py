@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from articles.api import NO_SUCH_PAGE, id_path_parameter
 from articles.models import Image
 from articles.serializers import DetailSerializer
 from moderation import limits, selectors, services
@@ -74,6 +75,7 @@ class ImageReportApi(APIView):
         operation_id="image_report_create",
         summary="Report an image",
         tags=["images"],
+        parameters=[id_path_parameter("image_id")],
         request=ReportInputSerializer,
         responses={
             201: OpenApiResponse(DetailSerializer, description="A new report: the thanks."),
@@ -178,6 +180,7 @@ class CaseListApi(ModeratorApi):
             400: CaseQueueFilterErrorsSerializer,
             401: _UNAUTHENTICATED,
             403: _FORBIDDEN,
+            404: NO_SUCH_PAGE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -222,6 +225,7 @@ class CaseDetailApi(ModeratorApi):
         operation_id="moderation_case_retrieve",
         summary="A case with its reports and audit trail",
         tags=["moderation"],
+        parameters=[id_path_parameter("case_id")],
         responses={
             200: CaseDetailSerializer,
             401: _UNAUTHENTICATED,
@@ -263,6 +267,7 @@ class CaseDecisionApi(ModeratorApi):
         operation_id="moderation_case_decide",
         summary="Take a decision on a case",
         tags=["moderation"],
+        parameters=[id_path_parameter("case_id")],
         request=DecisionInputSerializer,
         responses={
             201: OpenApiResponse(ActionSerializer, description="The audit row written."),
@@ -309,6 +314,7 @@ class ActionListApi(ModeratorApi):
             400: ActionFilterErrorsSerializer,
             401: _UNAUTHENTICATED,
             403: _FORBIDDEN,
+            404: NO_SUCH_PAGE,
         },
     )
     def get(self, request: Request) -> Response:

@@ -249,7 +249,9 @@ class CaseSerializer(serializers.ModelSerializer):
     needs_review = serializers.BooleanField(read_only=True)
     threshold = serializers.IntegerField(read_only=True)
     reasons = serializers.SerializerMethodField(help_text="Open reports per reason.")
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     score = number_field(
         like=(ImageCase, "score"), help_text="The sum of the open reports' weights."
     )
@@ -358,7 +360,7 @@ class ActionSerializer(serializers.ModelSerializer):
     """One row of the audit log; `actor` is null for the system, `image` for an
     action on no image (a policy, a reporter)."""
 
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     details = serializers.SerializerMethodField(
         help_text="The action's figures. A reporter is named by their pseudonym "
         "(`reporter`), as cases show them, never by their key."

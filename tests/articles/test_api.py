@@ -124,3 +124,56 @@ def test_blocked_image_file_is_404_even_by_a_roundabout_path(client):
     # then neither answers the file
     assert direct.status_code == 404
     assert detour.status_code == 404
+
+
+# --- what tests/test_fuzz.py found: answers the schema did not describe ---------------------
+
+
+def schema_operation(path: str, method: str) -> dict:
+    return APIClient().get("/api/schema/?format=json").json()["paths"][path][method]
+
+
+def path_parameter_schema(path: str, method: str, name: str) -> dict:
+    (parameter,) = [p for p in schema_operation(path, method)["parameters"] if p["in"] == "path"]
+    assert parameter["name"] == name
+    return parameter["schema"]
+
+
+@pytest.mark.parametrize("page", ["0", "9", "abc"])
+def test_article_list_documents_the_404_of_a_page_that_does_not_exist(client, page):
+    # given one page of articles
+    ArticleFactory()
+
+    # when a page that does not exist is asked for
+    response = client.get(f"/api/articles/?page={page}")
+
+    # then the 404 carries a detail, and the schema lists that answer
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail"}
+    responses = schema_operation("/api/articles/", "get")["responses"]
+    assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Detail")
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/api/articles/{slug}/", "get"), ("/api/articles/{slug}/images/", "post")],
+)
+def test_slug_in_the_path_is_documented_as_the_route_matches_it(client, path, method):
+    # given a slug outside Django's slug converter, which matches no route (the site's HTML
+    # 404 page answers, not the API)
+    article = ArticleFactory(slug="la-une")
+    assert client.get("/api/articles/la une/")["Content-Type"].startswith("text/html")
+
+    # then the schema gives the converter's pattern, which takes a real slug and not that one
+    assert client.get(f"/api/articles/{article.slug}/").status_code == 200
+    schema = path_parameter_schema(path, method, "slug")
+    assert schema == {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}
+
+
+def test_image_id_in_the_path_is_documented_as_the_route_matches_it(client):
+    # given an id the <int:> converter does not match (a negative number)
+    assert client.get("/api/images/-1/")["Content-Type"].startswith("text/html")
+
+    # then the schema allows none such
+    schema = path_parameter_schema("/api/images/{image_id}/", "get", "image_id")
+    assert schema == {"type": "integer", "minimum": 0}

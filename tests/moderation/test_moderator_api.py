@@ -1145,3 +1145,64 @@ def test_bad_mute_body_is_400_with_field_errors_and_writes_nothing(api, url, bod
     assert isinstance(response.json()[field], list)
     assert ModerationAction.objects.count() == before
     assert not ReporterMute.objects.exists()
+
+
+# --- what tests/test_fuzz.py found: answers the schema did not describe ---------------------
+
+
+def api_schema() -> dict:
+    return APIClient().get("/api/schema/?format=json").json()
+
+
+@pytest.mark.parametrize("url", [CASES, ACTIONS], ids=["queue", "audit-log"])
+@pytest.mark.parametrize("page", ["0", "99", "-1", "abc"])
+def test_lists_document_the_404_of_a_page_that_does_not_exist(api, url, page):
+    # given one page of cases and actions
+    held_case()
+
+    # when a page that does not exist is asked for
+    response = api.get(f"{url}?page={page}")
+
+    # then the 404 carries a detail, and the schema lists that answer
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail"}
+    responses = api_schema()["paths"][url]["get"]["responses"]
+    assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Detail")
+
+
+def test_system_actor_and_unreviewed_case_are_nulls_the_schema_allows(api):
+    # given a case no moderator has reviewed, whose only action is the system's (a hold)
+    case = held_case()
+
+    # when the moderator reads the queue, the case and the audit log
+    queued = api.get(CASES).json()["results"][0]
+    detail = api.get(case_url(case.pk)).json()
+    (action,) = api.get(ACTIONS).json()["results"]
+
+    # then "reviewed_by" and "actor" are null, and the schema says they may be
+    assert queued["reviewed_by"] is None and detail["reviewed_by"] is None
+    assert action["action"] == "brigade_hold" and action["actor"] is None
+    assert detail["actions"][0]["actor"] is None
+    components = api_schema()["components"]["schemas"]
+    assert components["Case"]["properties"]["reviewed_by"]["nullable"] is True
+    assert components["CaseDetail"]["properties"]["reviewed_by"]["nullable"] is True
+    assert components["Action"]["properties"]["actor"]["nullable"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/moderation/cases/{case_id}/", "get"),
+        ("/api/moderation/cases/{case_id}/decisions/", "post"),
+    ],
+)
+def test_case_id_in_the_path_is_documented_as_the_route_matches_it(api, path, method):
+    # given an id the <int:> converter does not match: no route, the site's HTML 404 page
+    assert api.get(case_url(-1))["Content-Type"].startswith("text/html")
+
+    # then the schema allows none such
+    (parameter,) = api_schema()["paths"][path][method]["parameters"]
+    assert (parameter["name"], parameter["schema"]) == (
+        "case_id",
+        {"type": "integer", "minimum": 0},
+    )
