@@ -1,0 +1,267 @@
+"""Processes a fault test owns: its own redis-server, Celery workers and web server.
+
+Each is started in its own session (its own process group), so a test can SIGKILL a
+worker's main process and pool children at once without touching anything else, and
+teardown can make sure nothing it started outlives the test. The machine's shared
+PostgreSQL and Redis are never stopped: only the test database is shared with them.
+"""
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+import requests
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = "/usr/bin/redis-server"
+AUTO_BLOCK = "moderation.tasks.auto_block"
+SWEEP_DUE_BLOCKS = "moderation.tasks.sweep_due_blocks"
+# The test-only module a worker loads to pause inside a block (tests/faults/hooks.py).
+HOOKS = "tests.faults.hooks"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _stop_group(process: subprocess.Popen, *, grace: float) -> None:
+    """Stop a process started with start_new_session=True and everything in its group."""
+    if process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    # A worker's pool children live in the same group; leave none behind.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port, keeping nothing on disk: a
+    restart on the same port comes back empty, as a crashed cache node would."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        with (self.directory / "redis.log").open("a") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"),
+                    *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(self.answers, timeout=10, every=0.05)
+
+    def answers(self) -> bool:
+        # One try: redis-py's default retries take seconds to say a port is closed.
+        client = redis.Redis(
+            port=self.port, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """SIGKILL: the server is gone at once, with whatever it held."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+        assert not self.answers()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_group(self.process, grace=5)
+
+
+class Worker:
+    """`celery worker` in a subprocess (prefork), against the test's Redis and database."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        name: str,
+        env: dict[str, str],
+        concurrency: int = 1,
+        include: str | None = None,
+    ):
+        self.directory = directory
+        self.name = name
+        self.env = env
+        self.concurrency = concurrency
+        self.include = include
+        self.log_path = directory / f"worker-{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> "Worker":
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "newsroom.celery:app", "worker"),
+            *("--pool", "prefork", "--concurrency", str(self.concurrency)),
+            *("--queues", "moderation,images", "--loglevel", "INFO"),
+            *("--hostname", f"{self.name}@%h"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+        ]
+        if self.include:
+            command += ["--include", self.include]
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(lambda: f"{self.name}@" in self.log() and " ready." in self.log(), timeout=30)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def results(self, task: str, task_id: str) -> list[str]:
+        """What each run of one task message returned, as the worker logs it."""
+        pattern = rf"{re.escape(task)}\[{re.escape(task_id)}\] succeeded in [0-9.e-]+s: (.*)"
+        return re.findall(pattern, self.log())
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def kill_all(self) -> None:
+        """SIGKILL the main process and its pool children at once: nothing acks,
+        nothing hands a message back."""
+        assert self.process is not None
+        os.killpg(self.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_group(self.process, grace=20)
+
+
+class WebServer:
+    """The app under gunicorn (threaded workers), as in production."""
+
+    def __init__(self, directory: Path, *, env: dict[str, str], workers: int = 2):
+        self.directory = directory
+        self.env = env
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = directory / "web.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "WebServer":
+        command = [
+            *(sys.executable, "-m", "gunicorn", "newsroom.wsgi"),
+            *("--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)),
+            *("--worker-class", "gthread", "--threads", "4", "--timeout", "60"),
+            *("--error-logfile", "-", "--no-control-socket"),
+        ]
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(self.answers, timeout=30, every=0.1)
+        return self
+
+    def answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/api/articles/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_group(self.process, grace=10)
+
+
+def process_env(redis_server: RedisServer, **extra: str) -> dict[str, str]:
+    """The environment of a process of the test: the test database, the test's own
+    Redis (broker in db 0, rate limits in db 1) and media root."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_server.url(0),
+        "THROTTLE_REDIS_URL": redis_server.url(1),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SECRET_KEY": "faults-test",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "READER_COOKIE_SECURE": "0",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def broker_app(redis_server: RedisServer) -> Celery:
+    """A Celery app that only publishes, to the test's own broker, as the report path
+    does: task name and arguments, on the `moderation` queue."""
+    app = Celery("faults", broker=redis_server.url(0), set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        task_default_queue="moderation",
+        broker_connection_retry_on_startup=False,
+    )
+    return app
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for_file(path: Path, *, timeout: float = 20) -> float:
+    """Wait until `path` exists; return its modification time (epoch seconds)."""
+    wait_until(path.exists, timeout=timeout, every=0.02)
+    return path.stat().st_mtime
