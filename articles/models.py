@@ -69,6 +69,9 @@ class Image(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, db_index=True)
     # 64-bit perceptual hash, stored signed so it fits PostgreSQL's bigint.
     phash = models.BigIntegerField(_("perceptual hash"), null=True, blank=True)
+    # The mirror's, which a ban records too: computed with the renditions, so that a
+    # block bans the image without decoding it again.
+    phash_mirror = models.BigIntegerField(_("perceptual hash of the mirror"), null=True, blank=True)
     # The one fact every public path reads before showing the image.
     visibility = models.CharField(
         _("visibility"),

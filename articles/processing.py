@@ -145,13 +145,14 @@ def render_renditions(data: bytes) -> Rendered:
     return Rendered(format=image_format, width=width, height=height, files=files, picture=article)
 
 
-def _perceptual_hash(picture: PILImage.Image) -> int | None:
-    """The moderation app's perceptual hash, once it provides one."""
+def _perceptual_hashes(picture: PILImage.Image) -> tuple[int, int] | None:
+    """The moderation app's perceptual hashes (the picture's and its mirror's), once it
+    provides them."""
     try:
-        from moderation.hashing import perceptual_hash
+        from moderation.hashing import perceptual_hashes
     except ImportError:
         return None
-    return perceptual_hash(picture)
+    return perceptual_hashes(picture)
 
 
 def _delete_files(names: list[str]) -> None:
@@ -177,7 +178,7 @@ def process_image(*, image_id: int) -> bool:
 
     # The Pillow work happens outside any transaction: no row is locked for it.
     rendered = render_renditions(data)
-    phash = _perceptual_hash(rendered.picture)
+    phashes = _perceptual_hashes(rendered.picture)
 
     # One random directory per run: the names reveal nothing of the original's,
     # and two runs never write over each other's files.
@@ -218,9 +219,9 @@ def process_image(*, image_id: int) -> bool:
             "status",
             "processed_at",
         ]
-        if phash is not None:
-            locked.phash = phash
-            update_fields.append("phash")
+        if phashes is not None:
+            locked.phash, locked.phash_mirror = phashes
+            update_fields += ["phash", "phash_mirror"]
         locked.status = Image.Status.READY
         locked.processed_at = timezone.now()
         locked.save(update_fields=update_fields)

@@ -292,6 +292,9 @@ class Stack:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
+                # gunicorn 27's control socket lives at one path per user: two benches
+                # (or a bench beside the fault tests) would share it.
+                "--no-control-socket",
                 "--chdir",
                 str(ROOT),
             ],
@@ -418,7 +421,8 @@ class Stack:
         import redis
 
         if self._broker is None:
-            self._broker = redis.Redis.from_url(self.env["REDIS_URL"])
+            # No socket timeout: a drain's BLPOP may wait for a long queue.
+            self._broker = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=None)
         return self._broker
 
     def noop_round_trip(self, timeout: float = 10) -> float:
@@ -529,7 +533,9 @@ def content_create(*, articles: int, images_per_article: int, label: str = "benc
                     format="JPEG",
                     byte_size=100_000,
                     sha256=rng.randbytes(32).hex(),
+                    # Both hashes, as processing stores them (a block bans them as they are).
                     phash=random_phash(rng),
+                    phash_mirror=random_phash(rng),
                     visibility=Image.Visibility.VISIBLE,
                     status=Image.Status.READY,
                     processed_at=now,

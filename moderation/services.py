@@ -336,7 +336,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         if not won:
             return False
         Image.objects.filter(pk=image_id).update(visibility=Image.Visibility.BLOCKED)
-        banned = _image_ban(image_id=image_id)
+        banned = _image_ban(image=case.image)
         action = ModerationAction.objects.create(
             image_id=image_id,
             action=ActionKind.AUTO_BLOCK,
@@ -490,7 +490,7 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
         # Agreeing with the readers before the threshold blocks the image now.
         case.blocked_at = timezone.now()
         Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.BLOCKED)
-        details["banned_hashes"] = _image_ban(image_id=case.image_id)
+        details["banned_hashes"] = _image_ban(image=case.image)
     case.state = CaseState.BLOCKED
     case.save(
         update_fields=["state", "blocked_at", "brigade_held_at", "open_report_count", "score"]
@@ -836,22 +836,26 @@ def _enqueue_ban_sweep(ban_ids: list[int]) -> None:
     )
 
 
-def _image_ban(*, image_id: int) -> list[int]:
+def _image_ban(*, image: Image) -> list[int]:
     """Ban the hashes of an image being blocked (inside the blocking transaction).
 
-    The sha256, the stored pHash, and the pHashes of the picture and of its mirror. The
-    Pillow work (a few ms on a 1024 px rendition) is done under the case's lock: the ban
-    must commit with the block. Returns the ids of the bans created.
+    The sha256 and the pHashes of the picture and of its mirror, as stored when the
+    image was processed (decoded again only for an image processed before that), so the
+    ban commits with the block at the cost of a few queries. Returns the ids of the bans
+    created. `image` is the one the caller locked the case with.
     """
-    image = Image.objects.get(pk=image_id)
+    image_id = image.pk
     bans: list[BlockedHash] = []
     sha256 = _image_sha256(image)
     if sha256:
         bans.append(BlockedHash(kind=BanKind.SHA256, sha256=sha256))
-    phashes = [image.phash] if image.phash is not None else []
-    picture = _image_pixels(image)
-    if picture is not None:
-        phashes.extend(hashing.perceptual_hashes(picture))
+    phashes = [value for value in (image.phash, image.phash_mirror) if value is not None]
+    # Both are computed with the renditions; an image processed before the mirror's was
+    # stored is decoded here, under the lock (tens of ms for a 1024 px rendition).
+    if image.phash_mirror is None:
+        picture = _image_pixels(image)
+        if picture is not None:
+            phashes.extend(hashing.perceptual_hashes(picture))
     bans.extend(BlockedHash(kind=BanKind.PHASH, phash=phash) for phash in dict.fromkeys(phashes))
     # A hash this image's block already bans (a block never lifted) is not banned twice.
     held = set(

@@ -22,16 +22,16 @@ PAUSE_SECONDS = 40
 _image_ban = services._image_ban
 
 
-def _image_ban_paused_once(*, image_id: int) -> list[int]:
+def _image_ban_paused_once(**arguments) -> list[int]:
     directory = Path(PAUSE_DIR)
     try:
         os.close(os.open(directory / "paused", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
-        return _image_ban(image_id=image_id)
+        return _image_ban(**arguments)
     (directory / "inside.tmp").write_text(str(os.getpid()))
     (directory / "inside.tmp").rename(directory / "inside")
     time.sleep(PAUSE_SECONDS)
-    return _image_ban(image_id=image_id)
+    return _image_ban(**arguments)
 
 
 if PAUSE_DIR:

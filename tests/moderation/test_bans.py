@@ -72,7 +72,11 @@ def processed_image(data: bytes, **fields) -> Image:
 
 def blocked_image(data: bytes, moderator) -> Image:
     """An image a moderator blocked (confirm on a first report's case)."""
-    image = processed_image(data)
+    return blocked_image_of(processed_image(data), moderator)
+
+
+def blocked_image_of(image: Image, moderator) -> Image:
+    """This image, blocked by a moderator (confirm on a first report's case)."""
     services.report_create(image_id=image.pk, reporter_key="reader:a", reason="nudity")
     services.case_decide(case_id=image.case.pk, decision=Decision.CONFIRM, actor=moderator)
     return Image.objects.get(pk=image.pk)
@@ -112,6 +116,47 @@ def test_a_moderators_block_bans_the_sha256_and_the_phashes_of_image_and_mirror(
     # named in the block's own action, and swept for after commit
     assert sorted(action.details["banned_hashes"]) == sorted(active.values_list("pk", flat=True))
     assert sweeps == [action.details["banned_hashes"]]
+
+
+def test_processing_stores_both_hashes_and_a_block_bans_them_without_decoding(
+    moderator, monkeypatch
+):
+    # given a processed photo: its pHash and its mirror's, stored with the renditions
+    image = processed_image(jpeg(corpus.photo(3)))
+    assert image.phash is not None and image.phash_mirror is not None
+    assert (
+        hashing.hamming(
+            image.phash_mirror, hashing.perceptual_hash(corpus.mirrored(corpus.photo(3)))
+        )
+        <= hashing.MATCH_DISTANCE
+    )
+
+    # when it is blocked, with decoding made impossible
+    def no_decoding(image):
+        raise AssertionError("a processed image is not decoded again to ban it")
+
+    monkeypatch.setattr(services, "_image_pixels", no_decoding)
+    blocked = blocked_image_of(image, moderator)
+
+    # then exactly the stored hashes are banned
+    phashes = BlockedHash.objects.filter(source_image=blocked, kind=BanKind.PHASH)
+    assert set(phashes.values_list("phash", flat=True)) == {image.phash, image.phash_mirror}
+
+
+def test_an_image_processed_before_mirror_hashes_is_decoded_to_ban_its_mirror(moderator):
+    # given a processed photo whose mirror hash was never stored (processed earlier)
+    image = processed_image(jpeg(corpus.photo(4)))
+    Image.objects.filter(pk=image.pk).update(phash_mirror=None)
+
+    # when it is blocked
+    blocked = blocked_image_of(Image.objects.get(pk=image.pk), moderator)
+
+    # then its mirror is banned all the same, from the decoded rendition
+    mirror = hashing.perceptual_hash(corpus.mirrored(corpus.photo(4)))
+    phashes = BlockedHash.objects.filter(source_image=blocked, kind=BanKind.PHASH)
+    assert min(hashing.hamming(mirror, b) for b in phashes.values_list("phash", flat=True)) <= (
+        hashing.MATCH_DISTANCE
+    )
 
 
 def test_an_automatic_block_bans_the_hashes_too(settings):
