@@ -47,6 +47,9 @@ messages: venv
 	@scripts/compile-messages
 
 run: export DEBUG := 1
+# The demo trusts one proxy, so that one machine can play several readers with
+# X-Forwarded-For (README, "Try it"); anonymous readers on one address are one person.
+run: export TRUSTED_PROXY_COUNT := 1
 run: venv messages
 	@mkdir -p var
 	@scripts/ensure-redis

@@ -102,6 +102,11 @@ class ImageReportApi(APIView):
                 description="Too many reports from this reader or this network: nothing "
                 "was recorded; `Retry-After` says when to try again.",
             ),
+            503: OpenApiResponse(
+                DetailSerializer,
+                description="The database dropped out mid-report: nothing was recorded; "
+                "`Retry-After` says when to try again.",
+            ),
         },
     )
     def post(self, request: Request, image_id: int) -> Response:

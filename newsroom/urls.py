@@ -7,6 +7,7 @@ from articles import api as articles_api
 from articles import views as articles_views
 from moderation import api as moderation_api
 from moderation import views as moderation_views
+from newsroom.api_errors import NotFoundApi
 
 api_patterns = [
     path("api/articles/", articles_api.ArticleListApi.as_view(), name="api-article-list"),
@@ -62,6 +63,8 @@ api_patterns = [
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: what no route above matches is still answered as the API answers.
+    re_path(r"^api/", NotFoundApi.as_view(), name="api-not-found"),
 ]
 
 page_patterns = [

@@ -177,3 +177,17 @@ def test_image_id_in_the_path_is_documented_as_the_route_matches_it(client):
     # then the schema allows none such
     schema = path_parameter_schema("/api/images/{image_id}/", "get", "image_id")
     assert schema == {"type": "integer", "minimum": 0}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/api/images/abc/"), ("post", "/api/images/-1/reports/"), ("delete", "/api/nope/")],
+)
+def test_an_api_path_no_route_matches_is_a_json_404(client, method, path):
+    # when a client calls an API path that does not exist, with any method
+    response = getattr(client, method)(path)
+
+    # then the API answers as it always does: JSON, 404, a detail
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
