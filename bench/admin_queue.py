@@ -436,7 +436,8 @@ def fill_statements(args: argparse.Namespace) -> list[tuple[str, str]]:
             """
             INSERT INTO articles_image
                 (id, article_id, position, caption, credit, original, width, height, format,
-                 byte_size, sha256, phash, visibility, created_at)
+                 byte_size, sha256, phash, visibility, created_at, status, processed_at,
+                 thumbnail, rendition, thumbnail_webp, rendition_webp)
             SELECT image_id, article_id, position,
                    (%(captions)s::text[])[1 + floor(random() * %(n_captions)s)::int] || ', '
                      || (%(places)s::text[])[1 + floor(random() * %(n_places)s)::int],
@@ -447,7 +448,11 @@ def fill_statements(args: argparse.Namespace) -> list[tuple[str, str]]:
                    ('x' || substr(md5('phash-' || image_id), 1, 16))::bit(64)::bigint,
                    CASE WHEN state IN ('auto_blocked', 'blocked') THEN 'blocked'
                         ELSE 'visible' END,
-                   published_at
+                   published_at, 'ready', published_at,
+                   'renditions/bench/' || image_id || '/thumbnail.jpg',
+                   'renditions/bench/' || image_id || '/rendition.jpg',
+                   'renditions/bench/' || image_id || '/thumbnail_webp.webp',
+                   'renditions/bench/' || image_id || '/rendition_webp.webp'
             FROM bench_case
             ORDER BY image_id
             """,
@@ -457,12 +462,15 @@ def fill_statements(args: argparse.Namespace) -> list[tuple[str, str]]:
             """
             SET LOCAL work_mem = '256MB';
             INSERT INTO moderation_report
-                (image_id, reporter_key, user_id, ip_hash, reason, comment, weight, outcome,
-                 created_at)
+                (image_id, reporter_key, user_id, ip_hash, network_hash, reason, comment,
+                 weight, outcome, created_at)
             SELECT image_id,
                    'reader:' || md5('bench-reader-' || k)::uuid,
                    NULL,
-                   md5('bench-ip-' || mod(k, 100003)),
+                   -- One address per reader (anonymous reports are unique per image and
+                   -- address), in networks shared by a few readers each.
+                   md5('bench-ip-' || k) || md5('bench-ip2-' || k),
+                   md5('bench-net-' || mod(k, 250007)) || md5('bench-net2-' || mod(k, 250007)),
                    CASE WHEN random() < 0.7 THEN reason
                         ELSE (%(reasons)s::text[])[1 + floor(random() * %(n_reasons)s)::int]
                    END,
