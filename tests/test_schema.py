@@ -48,6 +48,7 @@ def test_schema_describes_the_public_and_the_moderator_api():
         "413",
         "415",
         "429",
+        "503",
     }
     decide = paths["/api/moderation/cases/{case_id}/decisions/"]["post"]
     assert {"201", "400", "401", "403", "404", "409"} <= set(decide["responses"])

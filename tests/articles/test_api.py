@@ -159,10 +159,11 @@ def test_article_list_documents_the_404_of_a_page_that_does_not_exist(client, pa
     [("/api/articles/{slug}/", "get"), ("/api/articles/{slug}/images/", "post")],
 )
 def test_slug_in_the_path_is_documented_as_the_route_matches_it(client, path, method):
-    # given a slug outside Django's slug converter, which matches no route (the site's HTML
-    # 404 page answers, not the API)
+    # given a slug outside Django's slug converter, which matches no route (the API's
+    # catch-all answers: a JSON 404)
     article = ArticleFactory(slug="la-une")
-    assert client.get("/api/articles/la une/")["Content-Type"].startswith("text/html")
+    outside = client.get("/api/articles/la une/")
+    assert (outside.status_code, outside["Content-Type"]) == (404, "application/json")
 
     # then the schema gives the converter's pattern, which takes a real slug and not that one
     assert client.get(f"/api/articles/{article.slug}/").status_code == 200
@@ -172,7 +173,8 @@ def test_slug_in_the_path_is_documented_as_the_route_matches_it(client, path, me
 
 def test_image_id_in_the_path_is_documented_as_the_route_matches_it(client):
     # given an id the <int:> converter does not match (a negative number)
-    assert client.get("/api/images/-1/")["Content-Type"].startswith("text/html")
+    outside = client.get("/api/images/-1/")
+    assert (outside.status_code, outside["Content-Type"]) == (404, "application/json")
 
     # then the schema allows none such
     schema = path_parameter_schema("/api/images/{image_id}/", "get", "image_id")

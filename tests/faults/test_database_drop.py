@@ -131,6 +131,7 @@ def test_a_report_api_call_that_loses_its_database_is_a_503_and_stores_nothing(
     drop_next_report.armed = True
 
     with LiveReader(live_server.url, 3) as reader:
+        reader.session.headers["Accept-Language"] = "en"
         # when a third reader reports it and the connection drops inside the transaction
         with caplog.at_level(logging.ERROR, logger="newsroom.middleware"):
             dropped = reader.report(image.pk, "violence")

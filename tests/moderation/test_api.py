@@ -192,10 +192,10 @@ def test_oversized_body_is_refused_without_a_500(client):
 
 def test_image_id_of_a_report_is_documented_as_the_route_matches_it(client):
     # given an id the <int:> converter does not match (found by tests/test_fuzz.py: the site's
-    # HTML 404 page answered, which the schema did not describe)
+    # HTML 404 page answered, which the schema did not describe; now the API's JSON 404)
     response = post_report(client, "-1")
     assert response.status_code == 404
-    assert response["Content-Type"].startswith("text/html")
+    assert response["Content-Type"] == "application/json"
 
     # then the schema allows no such id
     operation = client.get("/api/schema/?format=json").json()["paths"][

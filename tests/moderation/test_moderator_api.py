@@ -1197,8 +1197,9 @@ def test_system_actor_and_unreviewed_case_are_nulls_the_schema_allows(api):
     ],
 )
 def test_case_id_in_the_path_is_documented_as_the_route_matches_it(api, path, method):
-    # given an id the <int:> converter does not match: no route, the site's HTML 404 page
-    assert api.get(case_url(-1))["Content-Type"].startswith("text/html")
+    # given an id the <int:> converter does not match: no route, the API's JSON 404
+    outside = api.get(case_url(-1))
+    assert (outside.status_code, outside["Content-Type"]) == (404, "application/json")
 
     # then the schema allows none such
     (parameter,) = api_schema()["paths"][path][method]["parameters"]
