@@ -337,6 +337,25 @@ def _slope(points: list[tuple[float, int]]) -> float:
 # --- the checks ---------------------------------------------------------------------------
 
 
+# Each case beside what it should count (r.n, r.w): its open reports; on a confirmed
+# block, the upheld reports that made it (confirm judges them and keeps the count).
+CASES_WITH_THEIR_REPORTS = """
+FROM moderation_imagecase c
+LEFT JOIN (
+    SELECT image_id,
+           count(*) FILTER (WHERE outcome = 'open') AS open_n,
+           sum(weight) FILTER (WHERE outcome = 'open') AS open_w,
+           count(*) FILTER (WHERE outcome = 'upheld') AS upheld_n,
+           sum(weight) FILTER (WHERE outcome = 'upheld') AS upheld_w
+    FROM moderation_report GROUP BY image_id
+) r0 ON r0.image_id = c.image_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.state = 'blocked' THEN r0.upheld_n ELSE r0.open_n END AS n,
+           CASE WHEN c.state = 'blocked' THEN r0.upheld_w ELSE r0.open_w END AS w
+) r
+"""
+
+
 def consistency() -> dict:
     from django.conf import settings
     from django.db import connection
@@ -351,23 +370,9 @@ def consistency() -> dict:
         SELECT c.state, count(*),
                count(*) FILTER (WHERE c.open_report_count <> COALESCE(r.n, 0)),
                count(*) FILTER (WHERE c.score <> COALESCE(r.w, 0))
-        FROM moderation_imagecase c
-        LEFT JOIN (
-            SELECT image_id,
-                   count(*) FILTER (WHERE outcome = 'open') AS open_n,
-                   sum(weight) FILTER (WHERE outcome = 'open') AS open_w,
-                   count(*) FILTER (WHERE outcome = 'upheld') AS upheld_n,
-                   sum(weight) FILTER (WHERE outcome = 'upheld') AS upheld_w
-            FROM moderation_report GROUP BY image_id
-        ) r0 ON r0.image_id = c.image_id
-        CROSS JOIN LATERAL (
-            -- What the case counts: its open reports; on a confirmed block, the upheld
-            -- reports that made it (confirm judges them and keeps the count).
-            SELECT CASE WHEN c.state = 'blocked' THEN r0.upheld_n ELSE r0.open_n END AS n,
-                   CASE WHEN c.state = 'blocked' THEN r0.upheld_w ELSE r0.open_w END AS w
-        ) r
-        GROUP BY c.state ORDER BY c.state
         """
+        + CASES_WITH_THEIR_REPORTS
+        + "GROUP BY c.state ORDER BY c.state"
     )
     count_mismatch = {
         state: {"cases": n, "count_differs": bad_n, "score_differs": bad_w}
@@ -378,21 +383,9 @@ def consistency() -> dict:
         """
         SELECT c.image_id, c.state, c.open_report_count, COALESCE(r.n, 0), c.score,
                COALESCE(r.w, 0)
-        FROM moderation_imagecase c
-        LEFT JOIN (
-            SELECT image_id,
-                   count(*) FILTER (WHERE outcome = 'open') AS open_n,
-                   sum(weight) FILTER (WHERE outcome = 'open') AS open_w,
-                   count(*) FILTER (WHERE outcome = 'upheld') AS upheld_n,
-                   sum(weight) FILTER (WHERE outcome = 'upheld') AS upheld_w
-            FROM moderation_report GROUP BY image_id
-        ) r0 ON r0.image_id = c.image_id
-        CROSS JOIN LATERAL (
-            -- What the case counts: its open reports; on a confirmed block, the upheld
-            -- reports that made it (confirm judges them and keeps the count).
-            SELECT CASE WHEN c.state = 'blocked' THEN r0.upheld_n ELSE r0.open_n END AS n,
-                   CASE WHEN c.state = 'blocked' THEN r0.upheld_w ELSE r0.open_w END AS w
-        ) r
+        """
+        + CASES_WITH_THEIR_REPORTS
+        + """
         WHERE c.open_report_count <> COALESCE(r.n, 0) OR c.score <> COALESCE(r.w, 0)
         ORDER BY c.image_id LIMIT 5
         """
