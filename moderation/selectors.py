@@ -195,9 +195,10 @@ def case_queue_filter(
     source: str | None = None,
     reason: str | None = None,
     needs_review: bool | None = None,
+    grouped: bool | None = None,
 ) -> QuerySet[ImageCase]:
     """Narrow a queue by state, source slug, a reason among the case's open
-    reports, and whether it awaits review."""
+    reports, whether it awaits review, and whether grouped reports hold it."""
     if state:
         cases = cases.filter(state=state)
     if source:
@@ -212,6 +213,8 @@ def case_queue_filter(
         )
     if needs_review is not None:
         cases = cases.filter(needs_review=needs_review)
+    if grouped is not None:
+        cases = cases.filter(brigade_held_at__isnull=not grouped)
     return cases
 
 

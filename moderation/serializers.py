@@ -95,6 +95,12 @@ class CaseQueueFilterSerializer(serializers.Serializer):
         choices=Reason.choices, required=False, help_text="A reason among the open reports."
     )
     needs_review = serializers.BooleanField(required=False, allow_null=True, default=None)
+    grouped = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Whether grouped reports hold the case's automatic block.",
+    )
     ordering = serializers.ChoiceField(choices=CASE_ORDERINGS, required=False)
 
 

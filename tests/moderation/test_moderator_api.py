@@ -328,21 +328,26 @@ def test_queue_default_order_is_awaiting_review_first_then_score(api):
     ("query", "expected"),
     [
         ("state=auto_blocked", {"machine"}),
-        ("state=flagged", {"quiet", "rising"}),
+        ("state=flagged", {"quiet", "rising", "grouped"}),
         ("source=le-quotidien", {"rising"}),
         ("reason=nudity", {"quiet"}),
-        ("needs_review=true", {"machine", "rising"}),
+        ("reason=violence", {"machine", "grouped"}),
+        ("needs_review=true", {"machine", "rising", "grouped"}),
         ("needs_review=false", {"quiet"}),
-        ("state=flagged&needs_review=true", {"rising"}),
+        ("state=flagged&needs_review=true", {"rising", "grouped"}),
+        ("grouped=true", {"grouped"}),
+        ("grouped=false&state=flagged", {"quiet", "rising"}),
         ("source=nobody-publishes-this", set()),
     ],
 )
 def test_queue_filters(api, query, expected):
-    # given three cases from two sources, with different reasons and states
+    # given four cases from two sources, with different reasons and states, one of them
+    # held as grouped reports
     cases = {
         "quiet": reported(None, "nudity"),
         "rising": reported(None, "spam", "spam", "hate", article__source__slug="le-quotidien"),
         "machine": auto_blocked(),
+        "grouped": held_case(),
     }
 
     # when the moderator filters the queue
