@@ -7,6 +7,7 @@ from articles import api as articles_api
 from articles import views as articles_views
 from moderation import api as moderation_api
 from moderation import views as moderation_views
+from newsroom import health
 from newsroom.api_errors import NotFoundApi
 
 api_patterns = [
@@ -74,10 +75,16 @@ page_patterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+health_patterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     *api_patterns,
     *page_patterns,
+    *health_patterns,
 ]
 
 if settings.SERVE_MEDIA:
