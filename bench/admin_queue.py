@@ -990,23 +990,6 @@ def profile_page(client, name: str, page: dict) -> list[dict]:
     return [{"ms": q["ms"], "sql": q["sql"][:300]} for q in slow]
 
 
-def code_version() -> dict:
-    """The commit measured, and how many files outside bench/ differ from it."""
-    import subprocess
-
-    def git(*argv: str) -> str:
-        return subprocess.run(
-            ["git", *argv], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--", ".", ":(exclude)bench")
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None}
-    return {"commit": commit, "files_changed_outside_bench": len(changed.splitlines())}
-
-
 def machine(build_db: str) -> dict:
     import django
     from django.db import connection
@@ -1075,6 +1058,9 @@ def main() -> int:
     install_urlconf()
     client = Client()
     client.force_login(moderator)
+    # Importable now that setup put the project on sys.path.
+    from bench import harness
+
     found, skipped = pages(moderator, args.search)
     results: dict[str, dict] = {}
     errors: dict[str, str] = {}
@@ -1098,7 +1084,7 @@ def main() -> int:
         "bench": "admin_queue",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["bench/admin_queue.py", *sys.argv[1:]]),
-        "code": code_version(),
+        "code": harness.code_version(),
         "machine": machine(args.database),
         "moderator": role,
         "data": sizes,

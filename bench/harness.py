@@ -884,6 +884,41 @@ def summarize(samples: Sequence[Sample], wall_seconds: float, expected: Iterable
 # --- the report ---------------------------------------------------------------------------
 
 
+def add_stack_arguments(parser, *, database: str, redis_db: int, throttle_db: int) -> None:
+    """The options every HTTP bench places its stack with: its database, its two Redis
+    databases, and the servers' DATABASE_CONN_MAX_AGE."""
+    parser.add_argument("--database", default=database)
+    parser.add_argument("--redis-db", type=int, default=redis_db, help="the broker's database")
+    parser.add_argument(
+        "--throttle-db", type=int, default=throttle_db, help="the rate limits' database"
+    )
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=int(os.environ.get("DATABASE_CONN_MAX_AGE") or 0),
+        help="DATABASE_CONN_MAX_AGE of the servers (default: the environment's, else 0 "
+        "as in production's default)",
+    )
+
+
+def check_stack_arguments(parser, args) -> None:
+    if "bench" not in args.database:
+        parser.error("--database must contain 'bench': the bench drops it")
+
+
+def stack_for(bench: str, args, **options) -> "Stack":
+    """The Stack the options of add_stack_arguments describe, with a real worker."""
+    return Stack(
+        bench=bench,
+        database=args.database,
+        redis_db=args.redis_db,
+        throttle_db=args.throttle_db,
+        worker=True,
+        conn_max_age=args.conn_max_age,
+        **options,
+    )
+
+
 def code_version() -> dict:
     def git(*argv: str) -> str:
         return subprocess.run(

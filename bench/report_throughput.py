@@ -58,15 +58,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--max-seconds", type=float, default=300, help="bound on each scenario's side"
     )
-    parser.add_argument("--database", default="signalement_bench_http")
-    parser.add_argument("--redis-db", type=int, default=5, help="the broker's Redis database")
-    parser.add_argument("--throttle-db", type=int, default=4, help="the rate limits' database")
-    parser.add_argument(
-        "--conn-max-age",
-        type=int,
-        default=int(os.environ.get("DATABASE_CONN_MAX_AGE") or 0),
-        help="DATABASE_CONN_MAX_AGE of the servers (default: the environment's, else 0 "
-        "as in production's default)",
+    harness.add_stack_arguments(
+        parser, database="signalement_bench_http", redis_db=5, throttle_db=4
     )
     parser.add_argument("--warmup", type=int, default=64, help="unmeasured requests per side")
     args = parser.parse_args()
@@ -76,8 +69,7 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.requests < args.rounds or args.rounds < 1 or args.threads < 1:
         parser.error("--requests must be at least --rounds, both and --threads at least 1")
-    if "bench" not in args.database:
-        parser.error("--database must contain 'bench': the bench drops it")
+    harness.check_stack_arguments(parser, args)
     return args
 
 
@@ -228,14 +220,7 @@ def main() -> int:
     args = parse_args()
     load_at_start = os.getloadavg()
     started = time.perf_counter()
-    with Stack(
-        bench=BENCH,
-        database=args.database,
-        redis_db=args.redis_db,
-        throttle_db=args.throttle_db,
-        worker=True,
-        conn_max_age=args.conn_max_age,
-    ) as stack:
+    with harness.stack_for(BENCH, args) as stack:
         stack.prepare()
         from django.conf import settings
 

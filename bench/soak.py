@@ -90,22 +90,15 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--sample-seconds", type=float, default=10)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--database", default="signalement_bench_soak")
-    parser.add_argument("--redis-db", type=int, default=3, help="the broker's Redis database")
-    parser.add_argument("--throttle-db", type=int, default=2, help="the rate limits' database")
-    parser.add_argument(
-        "--conn-max-age",
-        type=int,
-        default=int(os.environ.get("DATABASE_CONN_MAX_AGE") or 0),
-        help="DATABASE_CONN_MAX_AGE of the servers (default: the environment's, else 0)",
+    harness.add_stack_arguments(
+        parser, database="signalement_bench_soak", redis_db=3, throttle_db=2
     )
     args = parser.parse_args()
     if args.minutes <= 0 or args.threads < 1 or args.articles < 10:
         parser.error("--minutes > 0, --threads >= 1 and --articles >= 10, please")
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
-    if "bench" not in args.database:
-        parser.error("--database must contain 'bench': the bench drops it")
+    harness.check_stack_arguments(parser, args)
     return args
 
 
@@ -512,15 +505,7 @@ def main() -> int:
     args = parse_args()
     load_at_start = os.getloadavg()
     started = time.perf_counter()
-    with Stack(
-        bench=BENCH,
-        database=args.database,
-        redis_db=args.redis_db,
-        throttle_db=args.throttle_db,
-        worker=True,
-        static=True,
-        conn_max_age=args.conn_max_age,
-    ) as stack:
+    with harness.stack_for(BENCH, args, static=True) as stack:
         stack.prepare()
         from django.conf import settings
 

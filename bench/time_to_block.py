@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness
-from bench.harness import Reader, Stack, log
+from bench.harness import Reader, log
 
 BENCH = "time_to_block"
 BODY = {"reason": "violence"}
@@ -50,21 +50,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=200, help="images blocked, one by one")
     parser.add_argument("--threads", type=int, default=8, help="for the first reports")
     parser.add_argument("--timeout", type=float, default=10, help="seconds to wait per block")
-    parser.add_argument("--database", default="signalement_bench_block")
-    parser.add_argument("--redis-db", type=int, default=7, help="the broker's Redis database")
-    parser.add_argument("--throttle-db", type=int, default=6, help="the rate limits' database")
-    parser.add_argument(
-        "--conn-max-age",
-        type=int,
-        default=int(os.environ.get("DATABASE_CONN_MAX_AGE") or 0),
-        help="DATABASE_CONN_MAX_AGE of the servers (default: the environment's, else 0)",
+    harness.add_stack_arguments(
+        parser, database="signalement_bench_block", redis_db=7, throttle_db=6
     )
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured blocks first")
     args = parser.parse_args()
     if args.images < 1 or args.warmup < 0:
         parser.error("--images must be at least 1")
-    if "bench" not in args.database:
-        parser.error("--database must contain 'bench': the bench drops it")
+    harness.check_stack_arguments(parser, args)
     return args
 
 
@@ -117,14 +110,7 @@ def main() -> int:
     args = parse_args()
     load_at_start = os.getloadavg()
     started = time.perf_counter()
-    with Stack(
-        bench=BENCH,
-        database=args.database,
-        redis_db=args.redis_db,
-        throttle_db=args.throttle_db,
-        worker=True,
-        conn_max_age=args.conn_max_age,
-    ) as stack:
+    with harness.stack_for(BENCH, args) as stack:
         stack.prepare()
         from django.conf import settings
 
