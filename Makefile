@@ -30,7 +30,7 @@ TEST_THROTTLE_REDIS_URL ?= redis://127.0.0.1:6379/14
 PORTABLE_DATABASE_URL := sqlite:///var/test-portable.sqlite3
 PYTEST_ARGS ?=
 TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) THROTTLE_REDIS_URL=$(TEST_THROTTLE_REDIS_URL) \
-    SECRET_KEY=test-secret-key DEBUG=0
+    SECRET_KEY=test-secret-key DEBUG=0 HTTPS=0
 # pytest exits 5 when nothing is selected: fine for the portable run when
 # PYTEST_ARGS narrowed the selection, an error otherwise.
 PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)
@@ -52,10 +52,12 @@ run: export DEBUG := 1
 run: export TRUSTED_PROXY_COUNT := 1
 run: venv messages
 	@mkdir -p var
+	@rm -rf var/metrics && mkdir -p var/metrics
 	@scripts/ensure-redis
 	python manage.py migrate
 	python manage.py load_demo
-	honcho start -f Procfile
+	@# The web process and the worker add up their figures at /metrics (README, "Operations").
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics honcho start -f Procfile
 
 test: venv messages
 	@mkdir -p var
@@ -77,7 +79,7 @@ test: venv messages
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
-    SECRET_KEY=bench-secret-key DEBUG=0
+    SECRET_KEY=bench-secret-key DEBUG=0 HTTPS=0
 SOAK_ARGS ?=
 
 bench: venv messages

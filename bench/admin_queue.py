@@ -256,6 +256,8 @@ def configure_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     os.environ["DEBUG"] = "0"
+    # The test client speaks plain HTTP: no redirect to HTTPS.
+    os.environ["HTTPS"] = "0"
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings")

@@ -13,7 +13,8 @@ A `Stack` is what production runs, on this machine and on 127.0.0.1 only:
 - gunicorn with 2 sync workers (`newsroom.wsgi`) on a free 127.0.0.1 port, with
   DJANGO_SETTINGS_MODULE=bench.settings (the project's settings, plus the floor's route),
   DEBUG=0, TRUSTED_PROXY_COUNT=1 (each simulated reader sends its own address in
-  X-Forwarded-For, as nginx would append it) and READER_COOKIE_SECURE=0 (plain HTTP);
+  X-Forwarded-For, as nginx would append it), HTTPS=0 and READER_COOKIE_SECURE=0
+  (plain HTTP: no redirect, no Secure cookies);
 - optionally a Celery worker as in production (`-Q moderation,images`, prefork, 1 child),
   which also loads `bench.tasks` (the no-op task the benches time the broker with);
 - media (and, for the pages, `collectstatic`'s output) in a temporary directory.
@@ -232,6 +233,7 @@ class Stack:
             "REDIS_URL": redis_url(self.redis_db),
             "THROTTLE_REDIS_URL": redis_url(self.throttle_db),
             "TRUSTED_PROXY_COUNT": "1",
+            "HTTPS": "0",
             "READER_COOKIE_SECURE": "0",
             "MEDIA_ROOT": str(self.tmp / "media"),
             "STATIC_ROOT": str(self.tmp / "static"),

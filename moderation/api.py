@@ -4,6 +4,7 @@ from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 from articles.api import NO_SUCH_PAGE, id_path_parameter
 from articles.models import Image
 from articles.serializers import DetailSerializer
-from moderation import limits, selectors, services
+from moderation import limits, metrics, selectors, services
 from moderation.messages import REPORT_THANKS, report_throttled
 from moderation.models import ImageCase, Report, ReportOutcome
 from moderation.permissions import (
@@ -115,13 +116,20 @@ class ImageReportApi(APIView):
             reader_key=reader.reporter_key, ip_hash=reader.ip_hash
         )
         if retry_after is not None:
+            metrics.report_refused(reason="throttled")
             return Response(
                 {"detail": report_throttled(retry_after=retry_after)},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(retry_after)},
             )
-        serializer = ReportInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        try:
+            serializer = ReportInputSerializer(data=request.data)
+        except (ParseError, UnsupportedMediaType):
+            metrics.report_refused(reason="invalid")
+            raise
+        if not serializer.is_valid():
+            metrics.report_refused(reason="invalid")
+            raise ValidationError(serializer.errors)
         try:
             receipt = services.report_create(
                 image_id=image_id,
@@ -132,6 +140,7 @@ class ImageReportApi(APIView):
                 **serializer.validated_data,
             )
         except Image.DoesNotExist:
+            metrics.report_refused(reason="not_found")
             raise Http404 from None
         created = receipt.result is services.ReportResult.CREATED
         response = Response(

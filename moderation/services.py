@@ -24,7 +24,7 @@ from PIL import ImageOps
 from articles.models import Image
 from articles.processing import ARTICLE_SIZE
 from moderation import bans as bans_module
-from moderation import hashing
+from moderation import hashing, metrics
 from moderation.models import (
     BLOCKABLE_STATES,
     BLOCKED_STATES,
@@ -134,6 +134,34 @@ def report_create(
 
     Raises Image.DoesNotExist for an unknown image.
     """
+    receipt = _report_record(
+        image_id=image_id,
+        reporter_key=reporter_key,
+        reason=reason,
+        comment=comment,
+        user_id=user_id,
+        ip_hash=ip_hash,
+        network_hash=network_hash,
+    )
+    if receipt.result is ReportResult.CREATED:
+        metrics.report_received(outcome=receipt.outcome)
+    elif receipt.result is ReportResult.REPEAT:
+        metrics.report_repeated()
+    else:
+        metrics.report_refused(reason="already_blocked")
+    return receipt
+
+
+def _report_record(
+    *,
+    image_id: int,
+    reporter_key: str,
+    reason: str,
+    comment: str,
+    user_id: int | None,
+    ip_hash: str,
+    network_hash: str,
+) -> ReportReceipt:
     if reason not in Reason.values:
         raise ValueError(f"unknown reason {reason!r}")
     if not reporter_key:
@@ -354,6 +382,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         transaction.on_commit(
             lambda: _enqueue_notification(task_name="notify_auto_block", object_id=action.pk)
         )
+    metrics.image_blocked(kind="auto", due_since=case.last_reported_at)
     logger.info("image %s blocked automatically (via %s)", image_id, via)
     return True
 
@@ -369,6 +398,7 @@ def sweep_due_blocks() -> list[int]:
     ]
     if blocked:
         # Should stay at zero: each one is a block the broker path missed.
+        metrics.sweeper_repaired(count=len(blocked))
         logger.warning("sweeper applied %d missed block(s): images %s", len(blocked), blocked)
     return blocked
 
@@ -469,6 +499,8 @@ def case_decide(
             reason=note,
             details={"previous_state": previous_state, "state": case.state, **details},
         )
+    if decision == Decision.CONFIRM and previous_state in BLOCKABLE_STATES:
+        metrics.image_blocked(kind="moderator")
     if decision in (Decision.UNPROTECT, Decision.RELEASE):
         # The case may be over its threshold already: let the block path decide now.
         transaction.on_commit(lambda: _enqueue_auto_block(image_id=case.image_id))
@@ -978,6 +1010,7 @@ def image_check_hash_bans(*, image_id: int) -> bool:
                 "previous_state": case.state,
             },
         )
+    metrics.image_blocked(kind="hash")
     logger.info("image %s blocked on a hash match (ban %s)", image_id, match.ban_id)
     return True
 

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods
 
 from articles.models import Image
 from articles.selectors import image_get
-from moderation import limits, services
+from moderation import limits, metrics, services
 from moderation.forms import ReportForm
 from moderation.messages import report_throttled
 from moderation.readers import reader_from_request, remember_reader
@@ -23,9 +23,12 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
     try:
         image = image_get(image_id=image_id)
     except Image.DoesNotExist:
-        raise Http404 from None
-    if image.status != Image.Status.READY or not image.rendition:
-        # Not processed yet: readers are not shown it anywhere, so nothing to report.
+        image = None
+    if image is None or image.status != Image.Status.READY or not image.rendition:
+        # Unknown, or not processed yet: readers are not shown it anywhere, so
+        # nothing to report.
+        if request.method == "POST":
+            metrics.report_refused(reason="not_found")
         raise Http404
     article_url = reverse("article-detail", kwargs={"slug": image.article.slug})
     if image.is_blocked:
@@ -41,11 +44,14 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
             reader_key=reader.reporter_key, ip_hash=reader.ip_hash
         )
         if retry_after is not None:
+            metrics.report_refused(reason="throttled")
             context["refusal"] = report_throttled(retry_after=retry_after)
             response = render(request, "moderation/image_report.html", context, status=429)
             response["Retry-After"] = str(retry_after)
             return response
     if not form.is_valid():
+        if form.is_bound:
+            metrics.report_refused(reason="invalid")
         status = 400 if form.is_bound else 200
         return render(request, "moderation/image_report.html", context, status=status)
 
@@ -59,6 +65,7 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
             **form.cleaned_data,
         )
     except Image.DoesNotExist:
+        metrics.report_refused(reason="not_found")
         raise Http404 from None
     # New, repeat or blocked meanwhile: the same answer, as the API gives.
     response = HttpResponseRedirect(

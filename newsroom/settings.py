@@ -3,14 +3,17 @@
 Every knob an operator may turn is listed in the README's Configuration section.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 from kombu import Queue
 
 from newsroom.env import env_bool, env_decimal, env_int, env_list, env_str, parse_rates
+from newsroom.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,6 +28,77 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- HTTPS and browser security -------------------------------------------
+# The site is served over HTTPS by the proxy; plain HTTP only redirects there.
+# HTTPS=0 is for local runs and the tests, which speak plain HTTP with DEBUG off.
+HTTPS = env_bool("HTTPS", not DEBUG)
+# Proxies in front of the app that append to X-Forwarded-For (nginx: 1). The
+# client is the address the outermost trusted proxy saw; with 0 the header is
+# ignored, so a forged one changes nothing. With a proxy, its X-Forwarded-Proto
+# says whether the client spoke HTTPS: nginx sets it from $scheme, overwriting
+# whatever the client sent (deploy/nginx/signalement.conf); without one the
+# header is the client's claim and is not read.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
+SECURE_SSL_REDIRECT = HTTPS
+# Load balancers' probes and Prometheus speak plain HTTP on the private network:
+# they get their answer, not a redirect (patterns match the path without its "/").
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie: the report dialog (articles/static/articles/js/
+# report.js) sends the form's csrfmiddlewaretoken, Swagger UI the token rendered
+# into its init script, the admin posts plain forms.
+CSRF_COOKIE_HTTPONLY = True
+# HSTS, sent on HTTPS answers only: browsers then refuse plain HTTP to this host
+# (and, with includeSubDomains, to every name under it) for HSTS_SECONDS.
+# `preload` consents to the domain being compiled into the browsers' built-in
+# HTTPS-only list (hstspreload.org, which takes registrable domains: example.org,
+# not news.example.org): once listed, no browser reaches the domain or any of its
+# subdomains over plain HTTP, even on a first visit, and getting off the list
+# takes months of browser releases. Set HSTS_PRELOAD=0 unless the whole domain
+# is committed to HTTPS.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", HTTPS)
+# `check --deploy` warns (security.W021) whenever preload is off; turning it off
+# with HSTS_PRELOAD=0 is a decision, so that warning says nothing then.
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if HTTPS and not SECURE_HSTS_PRELOAD else []
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Links to the publications tell them the reader came from this site (the
+# origin), never which page.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp 4): the site's own scripts, styles and
+# images only, no inline script or style, no framing. Templates keep scripts
+# and styles in static files; Swagger UI loads its init script from
+# /api/docs/?script (SpectacularSwaggerSplitView).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Swagger UI's and the admin's icons are data: URIs in their CSS.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Request sizes. The one large body is the image upload, multipart: its file
+# does not count toward DATA_UPLOAD_MAX_MEMORY_SIZE, is checked against
+# IMAGE_UPLOAD_MAX_BYTES (10 MiB, below) and, past FILE_UPLOAD_MAX_MEMORY_SIZE,
+# is spooled to a temporary file rather than held in memory. Every other body
+# (a report's JSON, a form) fits in DATA_UPLOAD_MAX_MEMORY_SIZE; larger ones are
+# a 413. In front, nginx refuses bodies over client_max_body_size 11m
+# (deploy/nginx/signalement.conf: IMAGE_UPLOAD_MAX_BYTES plus room for the
+# multipart envelope) before they reach the app: change both together.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -37,12 +111,18 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_guid",
     "articles",
     "moderation",
 ]
 
 MIDDLEWARE = [
+    # Outermost: every answer, a redirect or an error too, carries the request id
+    # (X-Request-ID) and gets its access-log line.
+    "django_guid.middleware.guid_middleware",
+    "newsroom.logs.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -186,7 +266,7 @@ SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 # The anonymous reader's id lives in a signed cookie.
 READER_COOKIE_NAME = env_str("READER_COOKIE_NAME", "signalement_reader")
 READER_COOKIE_MAX_AGE = env_int("READER_COOKIE_MAX_AGE", 365 * 24 * 3600, minimum=60)
-READER_COOKIE_SECURE = env_bool("READER_COOKIE_SECURE", not DEBUG)
+READER_COOKIE_SECURE = env_bool("READER_COOKIE_SECURE", HTTPS)
 # Reports one reader, and one IP, may attempt per window ("10/minute,100/day";
 # N/second|minute|hour|day or N/<k>s); refused attempts count too. Empty: no limit.
 REPORT_RATE_LIMITS = parse_rates(env_str("REPORT_RATE_LIMITS", "10/minute,100/day"))
@@ -195,10 +275,7 @@ REPORT_RATE_LIMITS = parse_rates(env_str("REPORT_RATE_LIMITS", "10/minute,100/da
 THROTTLE_REDIS_URL = env_str("THROTTLE_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 # --- Who is a reader, their weight, and their privacy ---------------------
-# Proxies in front of the app that append to X-Forwarded-For (nginx: 1). The
-# client is the address the outermost trusted proxy saw; with 0 the header is
-# ignored, so a forged one changes nothing.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# TRUSTED_PROXY_COUNT, the proxies in front of the app, is read with HTTPS above.
 # IPs are kept only as HMAC-SHA256 under this key. Rotating it makes new
 # hashes unlinkable to old ones (same-IP reports and limits start afresh).
 IP_HASH_KEY = env_str("IP_HASH_KEY", "")
@@ -308,14 +385,40 @@ if MODERATION_DIGEST_TIME:
         ) from None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+# --- Logs -------------------------------------------------------------------
+# One JSON object per line (LOG_FORMAT=json, the default outside DEBUG) or plain
+# text; no line carries an IP address, a cookie or a secret (newsroom/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+LOGGING_CONFIG = "newsroom.logs.configure"
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+# The request id: taken from nginx's X-Request-ID when it is a UUID, made up
+# otherwise, sent back in the answer and carried into the Celery tasks the
+# request enqueues (django-guid).
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=False)],
 }
+
+# --- Metrics (Prometheus) -----------------------------------------------------
+# /metrics answers the addresses in METRICS_ALLOWED_NETWORKS (the client address
+# as readers.client_ip sees it, behind TRUSTED_PROXY_COUNT proxies) and, from
+# anywhere, a request with `Authorization: Bearer <METRICS_TOKEN>` when it is set.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or a network"
+        ) from None
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Several processes (gunicorn workers, Celery's pool) add up their figures in
+# files under PROMETHEUS_MULTIPROC_DIR, an environment variable read by
+# prometheus-client itself: one directory per machine, on tmpfs, shared by every
+# process of the machine. A machine without a web process serves them with
+# `manage.py metrics_server` (README, "Operations").

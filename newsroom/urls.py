@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from articles import api as articles_api
 from articles import views as articles_views
 from moderation import api as moderation_api
 from moderation import views as moderation_views
-from newsroom import health
+from newsroom import health, metrics
 from newsroom.api_errors import NotFoundApi
 
 api_patterns = [
@@ -63,7 +63,15 @@ api_patterns = [
         name="api-moderation-reporter-unmute",
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI's init script comes from /api/docs/?script, not inline, and the page's
+    # styles from a static file: the Content-Security-Policy allows no inline script or style.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api_docs/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     # Last: what no route above matches is still answered as the API answers.
     re_path(r"^api/", NotFoundApi.as_view(), name="api-not-found"),
 ]
@@ -78,6 +86,7 @@ page_patterns = [
 health_patterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
 
 urlpatterns = [

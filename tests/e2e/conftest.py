@@ -104,6 +104,7 @@ class Watch:
     foreign_requests: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_static: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -114,7 +115,8 @@ def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Call
     French (Accept-Language fr-FR), desktop-sized, with base_url the live server,
     and calls from an address of its own (X-Forwarded-For, tests/readers.py).
     At the end, fails on any request that left the live server, any uncaught
-    JavaScript error and any static file that did not load.
+    JavaScript error, any static file that did not load and anything the
+    Content-Security-Policy refused (an inline script, style or handler).
     """
     origin = live_server.url
     host = urlsplit(origin).netloc
@@ -152,6 +154,17 @@ def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Call
                 else None
             ),
         )
+        # Chromium reports what the policy refused on the console, as an error
+        # ("Executing inline script violates the following Content Security Policy
+        # directive 'script-src 'self''… The action has been blocked.").
+        page.on(
+            "console",
+            lambda message: (
+                watch.csp_violations.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
         contexts.append((context, watch))
         return page
 
@@ -163,6 +176,7 @@ def new_reader(browser: Browser, live_server, transactional_db) -> Iterator[Call
         problems += [f"request outside the live server: {url}" for url in watch.foreign_requests]
         problems += [f"uncaught JavaScript error: {error}" for error in watch.page_errors]
         problems += [f"static file failed: {line}" for line in watch.failed_static]
+        problems += [f"refused by the CSP: {text}" for text in watch.csp_violations]
     if problems:
         pytest.fail("\n".join(problems))
 

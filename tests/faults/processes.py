@@ -7,6 +7,7 @@ PostgreSQL and Redis are never stopped: only the test database is shared with th
 """
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -117,12 +118,14 @@ class Worker:
         env: dict[str, str],
         concurrency: int = 1,
         include: str | None = None,
+        queues: str = "moderation,images",
     ):
         self.directory = directory
         self.name = name
         self.env = env
         self.concurrency = concurrency
         self.include = include
+        self.queues = queues
         self.log_path = directory / f"worker-{name}.log"
         self.process: subprocess.Popen | None = None
 
@@ -133,9 +136,10 @@ class Worker:
 
     def start(self) -> "Worker":
         command = [
-            *(sys.executable, "-m", "celery", "-A", "newsroom.celery:app", "worker"),
+            # --quiet: no banner, which prints the broker's address outside the log lines.
+            *(sys.executable, "-m", "celery", "-A", "newsroom.celery:app", "--quiet", "worker"),
             *("--pool", "prefork", "--concurrency", str(self.concurrency)),
-            *("--queues", "moderation,images", "--loglevel", "INFO"),
+            *("--queues", self.queues, "--loglevel", "INFO"),
             *("--hostname", f"{self.name}@%h"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat"),
         ]
@@ -156,10 +160,14 @@ class Worker:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
+    def messages(self) -> list[str]:
+        """The message of each line the worker logged (its lines are JSON)."""
+        return [json_message(line) for line in self.log().splitlines()]
+
     def results(self, task: str, task_id: str) -> list[str]:
         """What each run of one task message returned, as the worker logs it."""
         pattern = rf"{re.escape(task)}\[{re.escape(task_id)}\] succeeded in [0-9.e-]+s: (.*)"
-        return re.findall(pattern, self.log())
+        return [found for message in self.messages() for found in re.findall(pattern, message)]
 
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
@@ -180,10 +188,18 @@ class Worker:
 class WebServer:
     """The app under gunicorn (threaded workers), as in production."""
 
-    def __init__(self, directory: Path, *, env: dict[str, str], workers: int = 2):
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        env: dict[str, str],
+        workers: int = 2,
+        config: Path | None = None,
+    ):
         self.directory = directory
         self.env = env
         self.workers = workers
+        self.config = config
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = directory / "web.log"
@@ -196,6 +212,9 @@ class WebServer:
             *("--worker-class", "gthread", "--threads", "4", "--timeout", "60"),
             *("--error-logfile", "-", "--no-control-socket"),
         ]
+        if self.config is not None:
+            # The shipped file's settings, then the test's own bind and workers.
+            command[3:3] = ["--config", str(self.config)]
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 command,
@@ -222,6 +241,15 @@ class WebServer:
             _stop_group(self.process, grace=10)
 
 
+def json_message(line: str) -> str:
+    """The message of a JSON log line; any other line as it is."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    return record.get("message", line) if isinstance(record, dict) else line
+
+
 def process_env(redis_server: RedisServer, **extra: str) -> dict[str, str]:
     """The environment of a process of the test: the test database, the test's own
     Redis (broker in db 0, rate limits in db 1) and media root."""
@@ -234,6 +262,7 @@ def process_env(redis_server: RedisServer, **extra: str) -> dict[str, str]:
         "SECRET_KEY": "faults-test",
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "HTTPS": "0",
         "READER_COOKIE_SECURE": "0",
         "PYTHONUNBUFFERED": "1",
         **extra,

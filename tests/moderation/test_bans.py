@@ -2,10 +2,7 @@
 ban is blocked on arrival, new bans sweep the published images, the CSV import and export
 in admin, and each worker's index of bans."""
 
-import io
-
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 from django.test import Client
@@ -26,7 +23,8 @@ from moderation.models import (
 )
 from moderation.services import Decision
 from tests import corpus
-from tests.factories import ArticleFactory, ImageFactory, UserFactory
+from tests.factories import ArticleFactory, UserFactory
+from tests.moderation.hashed import blocked_image, blocked_image_of, jpeg, processed_image
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -53,33 +51,6 @@ def sweeps(monkeypatch):
     sent = []
     monkeypatch.setattr(tasks.sweep_hash_bans, "delay", sent.append)
     return sent
-
-
-def jpeg(picture, quality=90) -> bytes:
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def processed_image(data: bytes, **fields) -> Image:
-    """An uploaded image as the worker leaves it: renditions, sha256, pHash."""
-    image = ImageFactory(
-        original=ContentFile(data, "upload.jpg"), status=Image.Status.PENDING, **fields
-    )
-    assert processing.process_image(image_id=image.pk)
-    return Image.objects.get(pk=image.pk)
-
-
-def blocked_image(data: bytes, moderator) -> Image:
-    """An image a moderator blocked (confirm on a first report's case)."""
-    return blocked_image_of(processed_image(data), moderator)
-
-
-def blocked_image_of(image: Image, moderator) -> Image:
-    """This image, blocked by a moderator (confirm on a first report's case)."""
-    services.report_create(image_id=image.pk, reporter_key="reader:a", reason="nudity")
-    services.case_decide(case_id=image.case.pk, decision=Decision.CONFIRM, actor=moderator)
-    return Image.objects.get(pk=image.pk)
 
 
 def hash_blocks(image) -> list[ModerationAction]:

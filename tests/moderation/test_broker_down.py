@@ -45,6 +45,7 @@ def server_without_broker(tmp_path):
         "DEBUG": "0",
         "SECRET_KEY": "broker-down-test",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "HTTPS": "0",
         "READER_COOKIE_SECURE": "0",
         # Each reader below comes from their own address, as a proxy says it.
         "TRUSTED_PROXY_COUNT": "1",
