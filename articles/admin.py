@@ -1,8 +1,13 @@
 from django.contrib import admin
+from django.db import models
 
 from articles import services
 from articles.forms import ImageForm
 from articles.models import Article, Image, Source
+
+# A publication's address typed without a scheme ("lemonde.fr") is an HTTPS one
+# (Django 6 makes that the default).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Source)
@@ -10,6 +15,7 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "language", "site_url"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    formfield_overrides = HTTPS_URLS
 
 
 class ImageInline(admin.TabularInline):
@@ -28,6 +34,7 @@ class ArticleAdmin(admin.ModelAdmin):
     list_filter = ["source", "language"]
     list_select_related = ["source"]
     search_fields = ["title", "byline"]
+    formfield_overrides = HTTPS_URLS
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ImageInline]
