@@ -188,6 +188,14 @@ def celery_app_of(argv: list[str]) -> Celery:
     return app
 
 
+def celery_command_of(argv: list[str]) -> str:
+    """The subcommand, after Celery's own options; --quiet among them, because the
+    banner it drops prints the broker's address outside the JSON lines."""
+    command = next(arg for arg in argv[argv.index("-A") + 2 :] if not arg.startswith("-"))
+    assert "--quiet" in argv[: argv.index(command)]
+    return command
+
+
 def test_the_worker_template_consumes_the_queue_its_instance_names():
     template = services()["signalement-worker@.service"]
     for queue in ("moderation", "images"):
@@ -198,7 +206,7 @@ def test_the_worker_template_consumes_the_queue_its_instance_names():
         # node name is one Celery can expand (queue@host)
         assert argv[0] == VENV_BIN + "celery"
         celery_app_of(argv)
-        assert argv[argv.index("-A") + 2] == "worker"
+        assert celery_command_of(argv) == "worker"
         assert argv[argv.index("-Q") + 1] == queue
         node = argv[argv.index("--hostname") + 1]
         assert host_format(node, host="news-b.example.org") == f"{queue}@news-b.example.org"
@@ -225,6 +233,7 @@ def test_exactly_one_beat_unit_keeps_its_schedule_in_its_state_directory():
 
     argv = exec_start(beats["signalement-beat.service"])
     celery_app_of(argv)
+    assert celery_command_of(argv) == "beat"
     schedule = Path(argv[argv.index("--schedule") + 1])
     state = beats["signalement-beat.service"].value("Service", "StateDirectory")
     assert schedule.parent == Path("/var/lib") / state

@@ -38,6 +38,7 @@ class Command(BaseCommand):
             )
         except OSError as error:
             raise CommandError(f"cannot listen on {address}:{port}: {error.strerror}") from None
-        self.stdout.write(f"Serving {directory} at http://{address}:{port}/metrics")
+        # (the address stays out: journald keeps this line, and no line names an IP)
+        self.stdout.write(f"Serving the figures in {directory} on port {port}, at /metrics")
         with server:
             server.serve_forever()
