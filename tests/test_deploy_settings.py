@@ -33,17 +33,21 @@ PRODUCTION = {
 }
 COPIED = ("PATH", "DATABASE_URL", "REDIS_URL", "THROTTLE_REDIS_URL", "MEDIA_ROOT", "STATIC_ROOT")
 
-# Settings that depend on HTTPS and on the proxy, read from a production environment.
-SECURITY_SETTINGS = (
+# What the HTTPS switch turns on.
+HTTPS_ONLY_SETTINGS = (
     "SECURE_SSL_REDIRECT",
-    "SECURE_REDIRECT_EXEMPT",
-    "SECURE_PROXY_SSL_HEADER",
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
     "READER_COOKIE_SECURE",
+)
+# Settings that depend on HTTPS and on the proxy, read from a production environment.
+SECURITY_SETTINGS = (
+    *HTTPS_ONLY_SETTINGS,
+    "SECURE_REDIRECT_EXEMPT",
+    "SECURE_PROXY_SSL_HEADER",
     "TRUSTED_PROXY_COUNT",
 )
 
@@ -180,18 +184,7 @@ def test_https_off_turns_off_the_redirect_hsts_and_secure_cookies():
     values = settings_under(production_env(HTTPS="0"))
 
     # then nothing requires HTTPS
-    assert not any(
-        values[name]
-        for name in (
-            "SECURE_SSL_REDIRECT",
-            "SECURE_HSTS_SECONDS",
-            "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-            "SECURE_HSTS_PRELOAD",
-            "SESSION_COOKIE_SECURE",
-            "CSRF_COOKIE_SECURE",
-            "READER_COOKIE_SECURE",
-        )
-    )
+    assert not any(values[name] for name in HTTPS_ONLY_SETTINGS)
 
 
 # --- HTTPS behaviour ---------------------------------------------------------------
