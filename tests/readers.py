@@ -24,20 +24,30 @@ def ip_hash_of(reader: str) -> str:
     return hashlib.sha256(f"ip of {reader}".encode()).hexdigest()
 
 
+def reports_by_new_readers(
+    image, count: int, *, reason: str = "violence", network_hash: str = ""
+) -> None:
+    """`count` anonymous readers, each with their own cookie and address, report the
+    image through the real report path."""
+    for _ in range(count):
+        reader = uuid.uuid4().hex
+        services.report_create(
+            image_id=image.pk,
+            reporter_key=f"reader:{reader}",
+            reason=reason,
+            ip_hash=ip_hash_of(reader),
+            network_hash=network_hash,
+        )
+
+
 def held_case(image=None, *, held_reports: int = 2) -> ImageCase:
     """A burst from one network, through the real report path: the first
     BRIGADE_NETWORK_ALLOWANCE reports count, the next `held_reports` are held as
     grouped reports and hold the automatic block. Each reader has their own address."""
     image = image or ImageFactory()
-    for _ in range(settings.BRIGADE_NETWORK_ALLOWANCE + held_reports):
-        reader = uuid.uuid4().hex
-        services.report_create(
-            image_id=image.pk,
-            reporter_key=f"reader:{reader}",
-            reason="violence",
-            ip_hash=ip_hash_of(reader),
-            network_hash=BURST_NETWORK,
-        )
+    reports_by_new_readers(
+        image, settings.BRIGADE_NETWORK_ALLOWANCE + held_reports, network_hash=BURST_NETWORK
+    )
     case = ImageCase.objects.get(image=image)
     assert case.brigade_held_at is not None
     assert case.open_report_count == settings.BRIGADE_NETWORK_ALLOWANCE

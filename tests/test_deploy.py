@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management import get_commands, load_command_class
 
 from tests.articles import test_nginx as nginx_harness
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -615,7 +616,7 @@ def test_nginx_accepts_the_shipped_site(tmp_path):
     server_conf = tmp_path / "signalement.conf"
     server_conf.write_text(
         nginx_harness.server_block(
-            port=nginx_harness.free_port(),
+            port=free_port(),
             upstream="127.0.0.1:9",
             media_root=tmp_path / "media",
             static_root=tmp_path / "static",

@@ -1,17 +1,11 @@
 """/healthz and /readyz against the real database, broker and worker."""
 
-import socket
-
 import pytest
 from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 def test_healthz_answers_without_touching_anything():
@@ -59,7 +53,7 @@ def test_readyz_is_503_naming_the_workers_when_none_answers():
 @pytest.mark.django_db
 def test_readyz_is_503_naming_the_broker_when_redis_does_not_answer(settings):
     # given a broker URL where nothing listens
-    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
 
     response = Client().get("/readyz")
 

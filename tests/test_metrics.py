@@ -4,7 +4,6 @@ These run in the test process, whose figures are its own (no
 PROMETHEUS_MULTIPROC_DIR); tests/test_operations.py shows several processes
 adding up. Counters only grow, so each test compares before and after."""
 
-import socket
 import uuid
 
 import pytest
@@ -22,8 +21,9 @@ from newsroom.metrics import QueueDepthCollector
 from tests import corpus
 from tests.factories import ImageFactory
 from tests.moderation.hashed import blocked_image, jpeg, processed_image
-from tests.readers import held_case, reader_client
+from tests.readers import held_case, reader_client, reports_by_new_readers
 from tests.scrape import samples, value
+from tests.servers import free_port
 
 NAMES = (
     "signalement_reports_received_total",
@@ -71,12 +71,6 @@ def blocks(kind: str) -> tuple[str, dict]:
 REPEATS = ("signalement_report_repeats_total", {})
 TIME_TO_BLOCK = ("signalement_time_to_block_seconds_count", {})
 REPAIRS = ("signalement_sweeper_repairs_total", {})
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- who may read ------------------------------------------------------------------------
@@ -202,10 +196,7 @@ def test_reports_held_as_grouped_are_counted_as_held():
 
 
 def report_to_threshold(image) -> None:
-    for _ in range(settings.REPORT_THRESHOLD):
-        services.report_create(
-            image_id=image.pk, reporter_key=f"reader:{uuid.uuid4().hex}", reason="hate"
-        )
+    reports_by_new_readers(image, settings.REPORT_THRESHOLD, reason="hate")
 
 
 @pytest.mark.django_db
@@ -289,7 +280,7 @@ def test_queue_depth_counts_the_messages_waiting_at_every_priority():
 
 def test_without_the_broker_the_answer_says_so_instead_of_failing():
     collector = QueueDepthCollector(
-        broker_url=f"redis://127.0.0.1:{closed_port()}/0", queues=["moderation"]
+        broker_url=f"redis://127.0.0.1:{free_port()}/0", queues=["moderation"]
     )
 
     families = {family.name: family for family in collector.collect()}

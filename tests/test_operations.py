@@ -22,11 +22,11 @@ from tests.faults.processes import (
     RedisServer,
     WebServer,
     Worker,
-    free_port,
     process_env,
 )
 from tests.readers import LiveReader, reader_address
 from tests.scrape import samples, value
+from tests.servers import free_port
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -24,6 +24,7 @@ from django.test.testcases import _MediaFilesHandler
 from articles.models import Image
 from moderation import services
 from tests.factories import ImageFactory
+from tests.servers import free_port
 
 SHIPPED_CONF = Path(__file__).resolve().parents[2] / "deploy/nginx/signalement.conf"
 SERVER_NAME = "news.example.org"
@@ -41,12 +42,6 @@ def find_nginx() -> str:
     if found is None:
         pytest.fail("nginx not found: run scripts/ensure-nginx (make test does)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def substitute(conf: str, replacements: dict[str, str]) -> str:

@@ -1,7 +1,6 @@
 """Fault tests: each starts its own redis-server and workers (tests/faults/processes.py),
 breaks them, and stops them all before the test database is flushed."""
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -10,7 +9,7 @@ from articles.models import Image
 from moderation import services
 from tests.factories import ImageFactory, PolicyFactory
 from tests.faults.processes import AUTO_BLOCK, RedisServer, WebServer, Worker, process_env
-from tests.readers import ip_hash_of
+from tests.readers import reports_by_new_readers
 
 
 @pytest.fixture
@@ -87,13 +86,6 @@ def due_image(messages_sent) -> Image:
     in `messages_sent`, for the test to deliver to its own worker."""
     PolicyFactory(threshold=3)
     image = ImageFactory()
-    for _ in range(3):
-        reader = uuid.uuid4().hex
-        services.report_create(
-            image_id=image.pk,
-            reporter_key=f"reader:{reader}",
-            reason="violence",
-            ip_hash=ip_hash_of(reader),
-        )
+    reports_by_new_readers(image, 3)
     assert [m for m in messages_sent if m[0] == AUTO_BLOCK] == [(AUTO_BLOCK, image.pk)]
     return image

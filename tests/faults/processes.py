@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +19,10 @@ import redis
 import requests
 from celery import Celery
 from django.conf import settings
-from django.db import connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.servers import database_url, free_port
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +31,6 @@ AUTO_BLOCK = "moderation.tasks.auto_block"
 SWEEP_DUE_BLOCKS = "moderation.tasks.sweep_due_blocks"
 # The test-only module a worker loads to pause inside a block (tests/faults/hooks.py).
 HOOKS = "tests.faults.hooks"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def _stop_group(process: subprocess.Popen, *, grace: float) -> None:

@@ -5,7 +5,6 @@ the next report, on the same server thread, connects afresh and is counted."""
 import logging
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +18,7 @@ from django.utils.crypto import get_random_string
 from moderation import services
 from moderation.models import ImageCase, Report
 from tests.factories import ImageFactory
-from tests.readers import LiveReader, ip_hash_of, reader_address
+from tests.readers import LiveReader, reader_address, reports_by_new_readers
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -102,14 +101,7 @@ def reported_twice(messages_sent, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.READER_COOKIE_SECURE = False
     image = ImageFactory()
-    for _ in range(2):
-        reader = uuid.uuid4().hex
-        services.report_create(
-            image_id=image.pk,
-            reporter_key=f"reader:{reader}",
-            reason="nudity",
-            ip_hash=ip_hash_of(reader),
-        )
+    reports_by_new_readers(image, 2, reason="nudity")
     return image
 
 

@@ -2,36 +2,24 @@
 sweeper applies the block afterwards: the database is the truth."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 
 from articles.models import Image
 from moderation import tasks
 from moderation.models import ImageCase, ModerationAction, Report
 from tests.factories import ImageFactory
 from tests.readers import LiveReader
+from tests.servers import database_url, free_port
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.fixture
