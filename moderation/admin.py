@@ -112,7 +112,7 @@ class QueueFilter(admin.SimpleListFilter):
             case "needs_review":
                 return selectors.case_queue_filter(queryset, needs_review=True)
             case "grouped":
-                # A burst of reports holds the automatic block for a moderator.
+                # Reports held as grouped wait for a moderator.
                 return queryset.filter(brigade_held_at__isnull=False)
             case "blocked":
                 # Blocked by the machine or by a moderator.
@@ -221,6 +221,7 @@ class ImageCaseAdmin(ReadOnlyAdmin):
                     "score_display",
                     "threshold_display",
                     "brigade_held_at",
+                    "auto_block_held_at",
                     "held_report_count_display",
                     "first_reported_at",
                     "last_reported_at",
@@ -417,6 +418,7 @@ class ImageCaseAdmin(ReadOnlyAdmin):
             ],
             "case_actions": actions,
             "case_held_since": case.brigade_held_at,
+            "case_block_held": case.auto_block_held_at is not None,
             "case_held_count": sum(r.outcome == ReportOutcome.HELD for r in all_reports),
             "can_decide": can_decide,
             "decisions": decisions,

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 REFUSAL_REASONS = ("throttled", "invalid", "not_found", "already_blocked")
 BLOCK_KINDS = ("auto", "moderator", "hash")
 RECEIVED_OUTCOMES = ("open", "held", "muted")
+UNREADABLE_CAUSES = ("missing", "unparsable", "proxy_chain")
 
 REPORTS_RECEIVED = Counter(
     "signalement_reports_received",
@@ -46,6 +47,13 @@ SWEEPER_REPAIRS = Counter(
     "signalement_sweeper_repairs",
     "Due blocks the sweeper had to apply because the broker path missed them: should stay 0.",
 )
+CLIENT_ADDRESS_UNREADABLE = Counter(
+    "signalement_client_address_unreadable",
+    "Readers whose address could not be read, counted as one shared 'unknown' address: "
+    "missing (none), unparsable (not an address), proxy_chain (fewer X-Forwarded-For "
+    "entries than TRUSTED_PROXY_COUNT). Should stay 0: else the proxy settings are wrong.",
+    ["cause"],
+)
 
 # Every series exists from the start at 0, so that rate() and alerts see it
 # before the first event.
@@ -55,6 +63,8 @@ for _reason in REFUSAL_REASONS:
     REPORTS_REFUSED.labels(reason=_reason)
 for _kind in BLOCK_KINDS:
     BLOCKS.labels(kind=_kind)
+for _cause in UNREADABLE_CAUSES:
+    CLIENT_ADDRESS_UNREADABLE.labels(cause=_cause)
 
 
 def report_received(*, outcome: str) -> None:
@@ -81,3 +91,9 @@ def image_blocked(*, kind: str, due_since: datetime | None = None) -> None:
 
 def sweeper_repaired(*, count: int) -> None:
     SWEEPER_REPAIRS.inc(count)
+
+
+def client_address_unreadable(*, cause: str) -> None:
+    if cause not in UNREADABLE_CAUSES:
+        raise ValueError(f"unknown cause {cause!r}")
+    CLIENT_ADDRESS_UNREADABLE.labels(cause=cause).inc()

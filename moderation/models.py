@@ -114,6 +114,12 @@ class Report(models.Model):
             ),
             # The brigade check counts an image's recent reports.
             models.Index(fields=["image", "created_at"], name="moderation_report_image_time"),
+            # ... and the reports a network has counted on an image.
+            models.Index(
+                fields=["image", "network_hash"],
+                condition=Q(outcome="open"),
+                name="moderation_report_open_network",
+            ),
             # The privacy purge finds the reports that still hold personal data.
             models.Index(
                 fields=["created_at"],
@@ -186,9 +192,15 @@ class ImageCase(models.Model):
         verbose_name=_("reviewed by"),
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    # Set when a burst of reports was detected ("signalements groupés"): the
-    # automatic block waits for a moderator's decision, which clears it.
+    # Set when reports were first held as grouped ("signalements groupés"): held
+    # reports wait for a moderator's decision, which clears it.
     brigade_held_at = models.DateTimeField(_("grouped reports since"), null=True, blank=True)
+    # Set when a burst across many networks (the rate rule) held the whole case: the
+    # automatic block then waits for a moderator. A burst from one network never sets
+    # it: the other networks' readers still count and can block.
+    auto_block_held_at = models.DateTimeField(
+        _("automatic block held since"), null=True, blank=True
+    )
     # Kept by the services (selectors.needs_review_condition), so the queue's
     # order "awaiting review first, then score" is one index scan at any size.
     needs_review = models.BooleanField(_("needs review"), default=False)
@@ -248,6 +260,34 @@ class ReporterMute(models.Model):
 
     def __str__(self) -> str:
         return self.reporter_key
+
+
+class MutedAddress(models.Model):
+    """An address (its keyed hash) a muted reporter reported from: anonymous reports
+    from it are muted too, so a new cookie does not lift the mute. Forgotten with the
+    mute, or when nobody muted reported from it for REPORT_PERSONAL_DATA_DAYS."""
+
+    mute = models.ForeignKey(
+        ReporterMute, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("mute")
+    )
+    ip_hash = models.CharField(_("IP hash"), max_length=64)
+    last_seen_at = models.DateTimeField(_("last report from it"))
+
+    class Meta:
+        verbose_name = _("muted address")
+        verbose_name_plural = _("muted addresses")
+        indexes = [models.Index(fields=["ip_hash"], name="moderation_mutedaddress_ip")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mute", "ip_hash"], name="moderation_mutedaddress_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(ip_hash=""), name="moderation_mutedaddress_ip_hash_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mute.reporter_key} @ {self.ip_hash[:12]}"
 
 
 def _default_window_days() -> int:

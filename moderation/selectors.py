@@ -1,5 +1,6 @@
 """Reads of moderation state shared by the API, the tasks and the admin."""
 
+import enum
 import math
 import statistics
 from collections.abc import Iterable
@@ -124,7 +125,7 @@ def case_list_due_for_block() -> QuerySet[ImageCase]:
     """
     return (
         case_list_with_threshold()
-        .filter(state__in=BLOCKABLE_STATES, protected=False, brigade_held_at__isnull=True)
+        .filter(state__in=BLOCKABLE_STATES, protected=False, auto_block_held_at__isnull=True)
         .filter(open_report_count__gte=F("threshold"), score__gte=F("threshold"))
         .order_by("last_reported_at", "pk")
     )
@@ -309,9 +310,12 @@ class ReporterStanding:
 
 
 # The report path asks both questions of every report: one round trip, and no ORM
-# compilation, for what reporter_weight and a mute lookup would ask in two.
+# compilation, for what reporter_weight and a mute lookup would ask in two. An anonymous
+# reader is also muted by the address a muted reporter reported from (MutedAddress),
+# so that a new cookie does not lift a mute; an account is its own person.
 _STANDING_SQL = """
-SELECT EXISTS (SELECT 1 FROM moderation_reportermute WHERE reporter_key = %(key)s),
+SELECT EXISTS (SELECT 1 FROM moderation_reportermute WHERE reporter_key = %(key)s)
+       OR EXISTS (SELECT 1 FROM moderation_mutedaddress WHERE ip_hash = %(muted_ip)s),
        count(*) FILTER (WHERE outcome = 'upheld'),
        count(*)
 FROM (
@@ -323,10 +327,21 @@ FROM (
 """
 
 
-def reporter_standing(*, reporter_key: str, is_staff: bool = False) -> ReporterStanding:
-    """Whether a reporter is muted, and what their next report weighs (reporter_weight)."""
+def reporter_standing(
+    *, reporter_key: str, is_staff: bool = False, anonymous_ip_hash: str = ""
+) -> ReporterStanding:
+    """Whether a reporter is muted (by their key, or, anonymous, by their address:
+    `anonymous_ip_hash`), and what their next report weighs (reporter_weight)."""
     with connection.cursor() as cursor:
-        cursor.execute(_STANDING_SQL, {"key": reporter_key, "history": settings.REPUTATION_HISTORY})
+        cursor.execute(
+            _STANDING_SQL,
+            {
+                "key": reporter_key,
+                # "" matches no muted address (a check constraint).
+                "muted_ip": anonymous_ip_hash,
+                "history": settings.REPUTATION_HISTORY,
+            },
+        )
         muted, upheld, judged = cursor.fetchone()
     return ReporterStanding(
         muted=bool(muted),
@@ -336,27 +351,59 @@ def reporter_standing(*, reporter_key: str, is_staff: bool = False) -> ReporterS
 
 @dataclass(frozen=True)
 class BurstCounts:
+    # Reports on the image in the brigade window, and in the day before it (its usual
+    # rate), each network counting for at most its allowance: one network alone cannot
+    # make a burst of the rate rule.
     recent: int
-    same_network: int
     earlier: int
+    # The open (counted) reports of the report's own network on the image, itself
+    # included, over the whole policy window: rotating addresses inside one network
+    # over several windows adds up here.
+    network_counted: int
+
+
+class Burst(enum.StrEnum):
+    # Over its network's allowance: this report is held, the case is not.
+    NETWORK = "network"
+    # Far above the image's usual rate, across networks: the automatic block waits.
+    RATE = "rate"
 
 
 # Every report runs this under its case's lock, so it is kept to one plain statement
-# (the ORM's aggregate() compiles a subquery-shaped query each time). A report
-# without a known address is no network's.
+# (the ORM's aggregate() compiles a subquery-shaped query each time). LEAST is spelled
+# as CASE, which SQLite also speaks. A report without a network (made by a service call
+# rather than a request, or purged of its personal data) is no network's.
 _BURST_SQL = """
-SELECT count(*) FILTER (WHERE created_at >= %(window_start)s),
-       count(*) FILTER (WHERE created_at >= %(window_start)s
-                        AND network_hash = %(network)s AND network_hash <> ''),
-       count(*) FILTER (WHERE created_at < %(window_start)s)
-FROM moderation_report
-WHERE image_id = %(image_id)s AND created_at >= %(day_start)s
+SELECT COALESCE(SUM(CASE WHEN network_hash = '' OR recent <= %(allowance)s
+                         THEN recent ELSE %(allowance)s END), 0),
+       COALESCE(SUM(CASE WHEN network_hash = '' OR earlier <= %(allowance)s
+                         THEN earlier ELSE %(allowance)s END), 0),
+       (SELECT count(*) FROM moderation_report
+        WHERE image_id = %(image_id)s AND network_hash = %(network)s AND network_hash <> ''
+          AND outcome = 'open')
+FROM (
+    SELECT network_hash,
+           count(*) FILTER (WHERE created_at >= %(window_start)s) AS recent,
+           count(*) FILTER (WHERE created_at < %(window_start)s) AS earlier
+    FROM moderation_report
+    WHERE image_id = %(image_id)s AND created_at >= %(day_start)s
+    GROUP BY network_hash
+) AS per_network
 """
 
 
-def report_burst_counts(*, image_id: int, network_hash: str, now: datetime) -> BurstCounts:
-    """An image's reports in the brigade window (all, and from one network), and
-    in the day before it (its usual rate), in one query."""
+def network_allowance(*, threshold: int) -> int:
+    """The reports one network may have counted on one image: BRIGADE_NETWORK_ALLOWANCE,
+    and always fewer than the threshold, so that one network never blocks alone (but
+    with a threshold of 1, which lets any one reader block)."""
+    return max(1, min(settings.BRIGADE_NETWORK_ALLOWANCE, threshold - 1))
+
+
+def report_burst_counts(
+    *, image_id: int, network_hash: str, now: datetime, allowance: int
+) -> BurstCounts:
+    """An image's reports in the brigade window and in the day before it, each network
+    counting for at most `allowance`, and the open reports of one network, in one query."""
     window_start = now - timedelta(seconds=settings.BRIGADE_WINDOW_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -364,21 +411,26 @@ def report_burst_counts(*, image_id: int, network_hash: str, now: datetime) -> B
             {
                 "image_id": image_id,
                 "network": network_hash,
+                "allowance": allowance,
                 "window_start": window_start,
                 "day_start": window_start - timedelta(days=1),
             },
         )
-        recent, same_network, earlier = cursor.fetchone()
-    return BurstCounts(recent=recent, same_network=same_network, earlier=earlier)
+        recent, earlier, network_counted = cursor.fetchone()
+    # PostgreSQL sums bigints into numeric.
+    return BurstCounts(recent=int(recent), earlier=int(earlier), network_counted=network_counted)
 
 
-def is_burst(*, counts: BurstCounts) -> bool:
-    """Too many reports from one network, or far above the image's usual rate."""
-    if counts.same_network > settings.BRIGADE_NETWORK_ALLOWANCE:
-        return True
+def burst_of(*, counts: BurstCounts, allowance: int) -> Burst | None:
+    """Whether a new report is part of a burst, and which: far above the image's usual
+    rate across networks (RATE), or over its own network's allowance (NETWORK)."""
     windows_per_day = max(1, 86400 // settings.BRIGADE_WINDOW_SECONDS)
     usual = counts.earlier / windows_per_day
-    return counts.recent > max(settings.BRIGADE_RATE_MIN, settings.BRIGADE_RATE_FACTOR * usual)
+    if counts.recent > max(settings.BRIGADE_RATE_MIN, settings.BRIGADE_RATE_FACTOR * usual):
+        return Burst.RATE
+    if counts.network_counted > allowance:
+        return Burst.NETWORK
+    return None
 
 
 # --- reporters as moderators see them (admin case page, moderators' API) ---------------

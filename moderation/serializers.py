@@ -264,9 +264,16 @@ class CaseSerializer(serializers.ModelSerializer):
     brigade_held_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,
-        help_text="Since when a burst of reports (grouped reports) holds the automatic "
-        'block for a moderator; null when none does. Cleared by "confirm", "dismiss", '
-        '"restore" and "release".',
+        help_text="Since when reports are held as grouped (a network over its allowance, "
+        "or a burst across networks) for a moderator; null when none is. Cleared by "
+        '"confirm", "dismiss", "restore" and "release".',
+    )
+    auto_block_held_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Since when a burst across many networks holds the automatic block for a "
+        "moderator; null when nothing does (a burst from one network holds only its own "
+        "extra reports). Cleared with `brigade_held_at`.",
     )
     held_report_count = serializers.SerializerMethodField(
         help_text="Reports held as grouped: stored, not counted in `open_report_count` nor `score`."
@@ -287,6 +294,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "threshold",
             "reasons",
             "brigade_held_at",
+            "auto_block_held_at",
             "held_report_count",
             "first_reported_at",
             "last_reported_at",

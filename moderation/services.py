@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,7 @@ from moderation.models import (
     CaseState,
     ImageCase,
     ModerationAction,
+    MutedAddress,
     Policy,
     Reason,
     Report,
@@ -43,13 +44,15 @@ from moderation.models import (
     ReportOutcome,
 )
 from moderation.selectors import (
+    Burst,
     BurstCounts,
+    burst_of,
     case_list_due_for_block,
     half_threshold,
     image_ids_with_expired_reports,
     image_report_target,
-    is_burst,
     needs_review_condition,
+    network_allowance,
     policy_for,
     report_burst_counts,
     reporter_standing,
@@ -108,7 +111,7 @@ ON CONFLICT (image_id) DO UPDATE SET
         AND NOT moderation_imagecase.protected
         AND moderation_imagecase.open_report_count + 1 >= %(half)s
     )
-RETURNING id, open_report_count, score, state, protected, brigade_held_at
+RETURNING id, open_report_count, score, state, protected, brigade_held_at, auto_block_held_at
 """
 
 
@@ -173,7 +176,11 @@ def _report_record(
             return ReportReceipt(result=ReportResult.ALREADY_BLOCKED)
 
         is_staff = user_id is not None and _user_is_staff(user_id=user_id)
-        standing = reporter_standing(reporter_key=reporter_key, is_staff=is_staff)
+        standing = reporter_standing(
+            reporter_key=reporter_key,
+            is_staff=is_staff,
+            anonymous_ip_hash=ip_hash if user_id is None else "",
+        )
         muted, weight = standing.muted, standing.weight
         outcome = ReportOutcome.MUTED if muted else ReportOutcome.OPEN
         now = timezone.now()
@@ -190,6 +197,7 @@ def _report_record(
                 return ReportReceipt(result=ReportResult.REPEAT)
             report_id = inserted[0]
             if muted:
+                _mute_follow_address(reporter_key=reporter_key, ip_hash=ip_hash, now=now)
                 return ReportReceipt(result=ReportResult.CREATED, outcome=outcome)
             cursor.execute(
                 _COUNT_REPORT_SQL,
@@ -200,23 +208,32 @@ def _report_record(
                     "half": half_threshold(threshold),
                 },
             )
-            case_id, count, score, state, protected, held_since = cursor.fetchone()
+            case_id, count, score, state, protected, held_since, block_held_since = (
+                cursor.fetchone()
+            )
         score = _decimal(score)
 
         # Counted under the case row's lock (taken by the count above), so
         # concurrent reports of one burst are judged one after the other. Staff
         # reports are never part of a brigade.
         if not is_staff:
-            burst = report_burst_counts(image_id=image_id, network_hash=network_hash, now=now)
-            if is_burst(counts=burst):
+            allowance = network_allowance(threshold=threshold)
+            counts = report_burst_counts(
+                image_id=image_id, network_hash=network_hash, now=now, allowance=allowance
+            )
+            burst = burst_of(counts=counts, allowance=allowance)
+            if burst is not None:
                 _report_hold(
                     report_id=report_id,
                     case_id=case_id,
                     image_id=image_id,
                     weight=weight,
                     now=now,
-                    counts=burst,
-                    first=not held_since,
+                    burst=burst,
+                    counts=counts,
+                    allowance=allowance,
+                    # The first hold of its kind in an episode is a change of state.
+                    first=not (block_held_since if burst is Burst.RATE else held_since),
                 )
                 _refresh_needs_review(
                     cases=ImageCase.objects.filter(pk=case_id), threshold=threshold
@@ -231,7 +248,7 @@ def _report_record(
         due = (
             state in BLOCKABLE_STATES
             and not protected
-            and not held_since
+            and not block_held_since
             and _crosses_threshold(count=count, score=score, weight=weight, threshold=threshold)
         )
         if due:
@@ -266,30 +283,44 @@ def _report_hold(
     image_id: int,
     weight: Decimal,
     now: datetime,
+    burst: Burst,
     counts: BurstCounts,
+    allowance: int,
     first: bool,
 ) -> None:
-    """Take a report of a burst back out of the count, and hold the case's
-    automatic block; the first held report of an episode writes the action."""
+    """Take a report of a burst back out of the count, for a moderator to judge. A burst
+    from one network holds only its own extra reports; a burst across networks (the rate
+    rule) also holds the case's automatic block. The first hold of its kind in an
+    episode writes the action."""
     Report.objects.filter(pk=report_id).update(outcome=ReportOutcome.HELD)
+    held = {"brigade_held_at": Coalesce(F("brigade_held_at"), Value(now))}
+    if burst is Burst.RATE:
+        held["auto_block_held_at"] = Coalesce(F("auto_block_held_at"), Value(now))
     ImageCase.objects.filter(pk=case_id).update(
-        open_report_count=F("open_report_count") - 1,
-        score=F("score") - weight,
-        brigade_held_at=Coalesce(F("brigade_held_at"), Value(now)),
+        open_report_count=F("open_report_count") - 1, score=F("score") - weight, **held
     )
     if not first:
         return
+    if burst is Burst.RATE:
+        reason = (
+            f"{counts.recent} reports in {settings.BRIGADE_WINDOW_SECONDS // 60} min: "
+            "automatic block held for a moderator"
+        )
+    else:
+        reason = (
+            f"more than {allowance} reports from one network: "
+            "its further reports held for a moderator"
+        )
     ModerationAction.objects.create(
         image_id=image_id,
         action=ActionKind.BRIGADE_HOLD,
         actor=None,
-        reason=(
-            f"{counts.recent} reports in {settings.BRIGADE_WINDOW_SECONDS // 60} min: "
-            "held for a moderator"
-        ),
+        reason=reason,
         details={
+            "burst": str(burst),
             "recent_reports": counts.recent,
-            "from_one_network": counts.same_network,
+            "from_one_network": counts.network_counted,
+            "network_allowance": allowance,
             "reports_day_before": counts.earlier,
             "window_seconds": settings.BRIGADE_WINDOW_SECONDS,
             "report_id": report_id,
@@ -344,9 +375,9 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
         case = _lock_case(image_id=image_id)
         if case is None or case.state not in BLOCKABLE_STATES or case.protected:
             return False
-        # Grouped reports hold the block for a moderator, even one enqueued before
-        # the burst was noticed.
-        if case.brigade_held_at is not None:
+        # A burst across networks holds the block for a moderator, even one enqueued
+        # before the burst was noticed.
+        if case.auto_block_held_at is not None:
             return False
         # Re-check against the policy in force now, not the one the report saw.
         threshold = policy_for(source_id=case.image.article.source_id).threshold
@@ -524,9 +555,7 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
         Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.BLOCKED)
         details["banned_hashes"] = _image_ban(image=case.image)
     case.state = CaseState.BLOCKED
-    case.save(
-        update_fields=["state", "blocked_at", "brigade_held_at", "open_report_count", "score"]
-    )
+    case.save(update_fields=["state", "blocked_at", "open_report_count", "score", *_HOLDS])
     case.refresh_from_db(fields=["open_report_count", "score"])
     return details
 
@@ -545,10 +574,8 @@ def _restore(*, case: ImageCase, note: str) -> dict:
     case.blocked_at = None
     case.open_report_count = 0
     case.score = 0
-    case.brigade_held_at = None
-    case.save(
-        update_fields=["state", "blocked_at", "open_report_count", "score", "brigade_held_at"]
-    )
+    _lift_holds(case=case)
+    case.save(update_fields=["state", "blocked_at", "open_report_count", "score", *_HOLDS])
     Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.VISIBLE)
     return {"dismissed_reports": dismissed, "lifted_bans": _image_unban(image_id=case.image_id)}
 
@@ -562,8 +589,8 @@ def _dismiss(*, case: ImageCase, note: str) -> dict:
         raise DecisionError(_("There are no open reports to dismiss."))
     case.open_report_count = 0
     case.score = 0
-    case.brigade_held_at = None
-    case.save(update_fields=["open_report_count", "score", "brigade_held_at"])
+    _lift_holds(case=case)
+    case.save(update_fields=["open_report_count", "score", *_HOLDS])
     return {"dismissed_reports": dismissed}
 
 
@@ -592,7 +619,7 @@ def _release(*, case: ImageCase, note: str) -> dict:
     if case.state not in BLOCKABLE_STATES:
         raise DecisionError(_("The image is blocked: there is nothing to release."))
     totals = _count_held_reports(case=case, outcome=ReportOutcome.OPEN)
-    case.save(update_fields=["open_report_count", "score", "brigade_held_at"])
+    case.save(update_fields=["open_report_count", "score", *_HOLDS])
     case.refresh_from_db(fields=["open_report_count", "score"])
     return {
         "released_reports": totals["count"],
@@ -608,8 +635,18 @@ def _count_held_reports(*, case: ImageCase, outcome: str) -> dict:
     held.update(outcome=outcome)
     case.open_report_count = F("open_report_count") + totals["count"]
     case.score = F("score") + (totals["weight"] or 0)
-    case.brigade_held_at = None
+    _lift_holds(case=case)
     return totals
+
+
+# What a moderator's decision on held reports lifts: the mark of grouped reports, and the
+# automatic block's hold of a burst across networks.
+_HOLDS = ("brigade_held_at", "auto_block_held_at")
+
+
+def _lift_holds(*, case: ImageCase) -> None:
+    for field in _HOLDS:
+        setattr(case, field, None)
 
 
 def _note(*, case: ImageCase, note: str) -> dict:
@@ -720,12 +757,21 @@ def reporter_mute(
     One transaction, one mute action. Raises DecisionError when already muted.
     """
     with transaction.atomic():
-        _mute, created = ReporterMute.objects.get_or_create(
+        mute, created = ReporterMute.objects.get_or_create(
             reporter_key=reporter_key, defaults={"muted_by": actor, "reason": reason}
         )
         if not created:
             raise DecisionError(_("This reporter is already muted."))
         reports = Report.objects.filter(reporter_key=reporter_key)
+        # The addresses they reported from are muted with them: a new cookie there is
+        # the same person, still muted.
+        addresses = MutedAddress.objects.bulk_create(
+            MutedAddress(mute=mute, ip_hash=row["ip_hash"], last_seen_at=row["last"])
+            for row in reports.exclude(ip_hash="")
+            .values("ip_hash")
+            .annotate(last=Max("created_at"))
+            .order_by()
+        )
         image_ids = sorted(
             set(reports.filter(outcome=ReportOutcome.OPEN).values_list("image_id", flat=True))
         )
@@ -753,8 +799,29 @@ def reporter_mute(
                 "reporter_key": reporter_key,
                 "discounted_images": image_ids,
                 "held_reports": held,
+                "muted_addresses": len(addresses),
             },
         )
+
+
+def _mute_follow_address(*, reporter_key: str, ip_hash: str, now: datetime) -> None:
+    """A muted report: its address joins its reporter's mute (a muted reporter moving to
+    a new address takes the mute along), and a muted address is seen again (it is
+    forgotten REPORT_PERSONAL_DATA_DAYS after it was last used)."""
+    if not ip_hash:
+        return
+    MutedAddress.objects.bulk_create(
+        [
+            MutedAddress(mute_id=mute_id, ip_hash=ip_hash, last_seen_at=now)
+            for mute_id in ReporterMute.objects.filter(reporter_key=reporter_key).values_list(
+                "id", flat=True
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["mute", "ip_hash"],
+        update_fields=["last_seen_at"],
+    )
+    MutedAddress.objects.filter(ip_hash=ip_hash).update(last_seen_at=now)
 
 
 def reporter_unmute(
@@ -786,21 +853,33 @@ def reports_purge_personal_data(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     days = settings.REPORT_PERSONAL_DATA_DAYS
     with transaction.atomic():
+        cutoff = now - timedelta(days=days)
         purged = (
-            Report.objects.filter(created_at__lt=now - timedelta(days=days))
+            Report.objects.filter(created_at__lt=cutoff)
             .filter(~Q(ip_hash="") | ~Q(network_hash="") | ~Q(comment=""))
             .update(ip_hash="", network_hash="", comment="")
         )
-        if purged:
+        # A muted address nobody muted reported from since is forgotten like the rest.
+        addresses, _by_model = MutedAddress.objects.filter(last_seen_at__lt=cutoff).delete()
+        if purged or addresses:
             ModerationAction.objects.create(
                 image=None,
                 action=ActionKind.PURGE,
                 actor=None,
                 reason=f"personal data of {purged} report(s) older than {days} days",
-                details={"purged_reports": purged, "older_than_days": days},
+                details={
+                    "purged_reports": purged,
+                    "forgotten_muted_addresses": addresses,
+                    "older_than_days": days,
+                },
             )
-    if purged:
-        logger.info("purged the personal data of %d report(s) older than %d days", purged, days)
+    if purged or addresses:
+        logger.info(
+            "purged the personal data of %d report(s) and %d muted address(es) older than %d days",
+            purged,
+            addresses,
+            days,
+        )
     return purged
 
 

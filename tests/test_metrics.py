@@ -32,6 +32,7 @@ NAMES = (
     "signalement_blocks_total",
     "signalement_time_to_block_seconds_count",
     "signalement_sweeper_repairs_total",
+    "signalement_client_address_unreadable_total",
     "signalement_queue_depth",
     "signalement_broker_up",
 )

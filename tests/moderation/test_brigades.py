@@ -14,6 +14,7 @@ from moderation.models import (
     CaseState,
     ImageCase,
     ModerationAction,
+    Policy,
     Report,
     ReportOutcome,
 )
@@ -42,8 +43,10 @@ def case_of(image) -> ImageCase:
 
 
 @pytest.mark.portable
-def test_a_network_beyond_its_allowance_is_held_and_holds_the_block(settings):
-    # given threshold 5 and a network allowance of 3 per image in the window
+def test_a_network_beyond_its_allowance_is_held_but_does_not_hold_the_case(
+    settings, django_capture_on_commit_callbacks
+):
+    # given threshold 5 and a network allowance of 3 per image
     PolicyFactory(threshold=5)
     settings.BRIGADE_NETWORK_ALLOWANCE = 3
     image = ImageFactory()
@@ -56,19 +59,48 @@ def test_a_network_beyond_its_allowance_is_held_and_holds_the_block(settings):
     case = case_of(image)
     assert (case.open_report_count, case.score) == (3, 3)
     assert case.brigade_held_at is not None and case.needs_review
+    assert case.auto_block_held_at is None
     assert Report.objects.filter(image=image, outcome=ReportOutcome.HELD).count() == 5
     # and one action says so, for the whole episode
     hold = ModerationAction.objects.get(image=image, action=ActionKind.BRIGADE_HOLD)
-    assert hold.actor is None and hold.details["from_one_network"] == 4
+    assert hold.actor is None
+    assert (hold.details["burst"], hold.details["from_one_network"]) == ("network", 4)
 
     # when two readers from elsewhere bring the count to the threshold
-    assert not any(report(image, n).block_enqueued for n in (100, 101))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        receipts = [report(image, n) for n in (100, 101)]
 
-    # then the block is held: neither the task nor the sweeper applies it
-    assert case_of(image).open_report_count == 5
+    # then the second one's block is enqueued and applies: independent readers decide
+    assert [r.block_enqueued for r in receipts] == [False, True] and len(callbacks) == 1
+    assert services.case_auto_block(image_id=image.pk) is True
+    case = case_of(image)
+    assert (case.state, case.open_report_count) == (CaseState.AUTO_BLOCKED, 5)
+    # and the held reports still wait for the moderator's review of the block
+    assert case.needs_review
+    assert Report.objects.filter(image=image, outcome=ReportOutcome.HELD).count() == 5
+
+
+@pytest.mark.portable
+def test_a_burst_across_networks_holds_the_automatic_block(settings):
+    # given a rate floor of 6 reports in the window, and ten readers of ten networks who
+    # report an image at once while its threshold is 50
+    policy = PolicyFactory(threshold=50)
+    settings.BRIGADE_RATE_MIN = 6
+    image = ImageFactory()
+    receipts = [report(image, n) for n in range(10)]
+    assert [r.outcome for r in receipts].count(ReportOutcome.HELD) == 4
+
+    # when the threshold is lowered under the six reports that count
+    Policy.objects.filter(pk=policy.pk).update(threshold=5)
+
+    # then neither the task nor the sweeper applies the block: it waits for a moderator
+    case = case_of(image)
+    assert case.open_report_count == 6 and case.auto_block_held_at is not None
     assert services.case_auto_block(image_id=image.pk) is False
     assert services.sweep_due_blocks() == []
     assert case_of(image).state == CaseState.FLAGGED
+    hold = ModerationAction.objects.get(image=image, action=ActionKind.BRIGADE_HOLD)
+    assert hold.details["burst"] == "rate"
 
 
 @pytest.mark.portable

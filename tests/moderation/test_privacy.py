@@ -49,6 +49,7 @@ def test_the_purge_erases_old_reports_personal_data_and_keeps_the_counts():
     action = ModerationAction.objects.get(action=ActionKind.PURGE)
     assert action.details == {
         "purged_reports": 1,
+        "forgotten_muted_addresses": 0,
         "older_than_days": settings.REPORT_PERSONAL_DATA_DAYS,
     }
 

@@ -102,12 +102,16 @@ def test_network_hash_groups_a_v4_slash_24_and_a_v6_slash_48(one, same_network, 
     assert network_hash(address(one)) != ip_hash(address(one))
 
 
-def test_a_reader_without_a_usable_address_has_no_hashes(settings):
+def test_readers_without_a_usable_address_share_one_unknown_address(settings):
+    # given no proxy, and connections whose address cannot be read
     settings.TRUSTED_PROXY_COUNT = 0
-    request = request_from("garbage")
-    request.user = None
+    readers = []
+    for remote_addr in ("garbage", "", "1.2.3.4.5", "::g", "256.0.0.1"):
+        request = request_from(remote_addr)
+        request.user = None
+        readers.append(reader_from_request(request))
 
-    reader = reader_from_request(request)
-
-    assert (reader.ip_hash, reader.network_hash) == ("", "")
-    assert reader.reporter_key.startswith("reader:")
+    # then they are all one address and one network, which no readable address is
+    assert len({(r.ip_hash, r.network_hash) for r in readers}) == 1
+    assert readers[0].ip_hash not in ("", ip_hash(address("0.0.0.0")), ip_hash(address("::")))
+    assert len({r.reporter_key for r in readers}) == len(readers)
