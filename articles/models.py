@@ -54,6 +54,9 @@ class Image(models.Model):
         # Uploaded and validated; the worker has not made its renditions yet.
         PENDING = "pending", _("pending")
         READY = "ready", _("ready")
+        # Given up after articles.services.PROCESSING_MAX_ATTEMPTS attempts that never
+        # finished (a poison image that kills its worker): never shown, never retried.
+        FAILED = "failed", _("failed")
 
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="images", verbose_name=_("article")
@@ -100,6 +103,14 @@ class Image(models.Model):
         _("article rendition (WebP)"), upload_to="renditions/", max_length=300, blank=True
     )
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    # Bookkeeping of articles.services.images_requeue_stuck: the processing runs a
+    # worker started while the image was pending, and the last time its processing
+    # was sent or started (null: only the upload's message, at created_at). The
+    # grace period before a pending image counts as stuck runs from there.
+    processing_attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
+    processing_activity_at = models.DateTimeField(
+        _("last processing activity"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -115,8 +126,17 @@ class Image(models.Model):
                 name="articles_image_visibility_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "ready"]),
+                condition=Q(status__in=["pending", "ready", "failed"]),
                 name="articles_image_status_valid",
+            ),
+        ]
+        indexes = [
+            # The stuck-image sweep reads pending images every minute: a few rows
+            # among all the processed ones.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="articles_image_pending_idx",
             ),
         ]
 

@@ -1,6 +1,10 @@
-"""Reads of published content shared by the pages and the API."""
+"""Reads of published content shared by the pages and the API, and of uploads
+whose processing is stuck."""
+
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from articles.models import Article, Image
 
@@ -60,3 +64,15 @@ def image_file_is_public(*, name: str) -> bool:
     for field in RENDITION_FIELDS:
         named |= Q(**{field: name})
     return Image.objects.filter(named, visibility=Image.Visibility.VISIBLE).filter(SHOWN).exists()
+
+
+def image_list_stuck(*, now: datetime, grace: timedelta) -> QuerySet[Image]:
+    """Images still pending with no sign of processing for `grace`: no message sent
+    and no worker started on them since (their message was lost, or the worker
+    that took it died). Oldest first; each row has `last_activity`."""
+    return (
+        Image.objects.filter(status=Image.Status.PENDING)
+        .annotate(last_activity=Coalesce("processing_activity_at", "created_at"))
+        .filter(last_activity__lt=now - grace)
+        .order_by("last_activity", "pk")
+    )

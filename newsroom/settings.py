@@ -345,6 +345,15 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # After a failed publish, a process stops trying the broker for this long
 # (newsroom/publishing.py): each try against a dead Redis costs seconds.
 BROKER_RETRY_AFTER_SECONDS = env_int("BROKER_RETRY_AFTER_SECONDS", 10, minimum=0)
+# An upload still pending this long after its processing was last sent or
+# started (its message lost, its worker killed) is sent again by beat's sweep
+# and `manage.py reconcile`. Above the hard time limit, so that a running
+# attempt never counts as stuck; well under the visibility timeout, after which
+# the broker itself would redeliver a dead worker's message (a second run of a
+# ready image only renders it again).
+IMAGE_PROCESSING_GRACE_SECONDS = env_int(
+    "IMAGE_PROCESSING_GRACE_SECONDS", 900, minimum=CELERY_TASK_TIME_LIMIT + 1
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
@@ -358,6 +367,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "moderation.tasks.sweep_due_blocks",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         # A sweep nobody ran in time is replaced by the next one, not queued up.
+        "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
+    },
+    # Uploads left pending past IMAGE_PROCESSING_GRACE_SECONDS, sent again.
+    "requeue-stuck-images": {
+        "task": "articles.tasks.requeue_stuck_images",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
         "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
     },
     # Personal data older than REPORT_PERSONAL_DATA_DAYS, every night at 03:30.

@@ -5,13 +5,17 @@ PROMETHEUS_MULTIPROC_DIR); tests/test_operations.py shows several processes
 adding up. Counters only grow, so each test compares before and after."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from articles import tasks as articles_tasks
+from articles.services import PROCESSING_MAX_ATTEMPTS, images_requeue_stuck
 from moderation import services
 from moderation.models import ImageCase
 from moderation.services import Decision
@@ -33,6 +37,8 @@ NAMES = (
     "signalement_time_to_block_seconds_count",
     "signalement_sweeper_repairs_total",
     "signalement_client_address_unreadable_total",
+    "signalement_images_requeued_total",
+    "signalement_images_failed_total",
     "signalement_queue_depth",
     "signalement_broker_up",
 )
@@ -72,6 +78,8 @@ def blocks(kind: str) -> tuple[str, dict]:
 REPEATS = ("signalement_report_repeats_total", {})
 TIME_TO_BLOCK = ("signalement_time_to_block_seconds_count", {})
 REPAIRS = ("signalement_sweeper_repairs_total", {})
+REQUEUED = ("signalement_images_requeued_total", {})
+FAILED = ("signalement_images_failed_total", {})
 
 
 # --- who may read ------------------------------------------------------------------------
@@ -248,6 +256,28 @@ def test_a_moderators_block_and_a_hash_match_are_counted_by_kind(moderator, monk
         )
 
     assert delta.moved == [1, 1, 0]
+
+
+# --- uploads left pending ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_uploads_sent_again_and_uploads_given_up_are_counted(monkeypatch):
+    # given three uploads silent past the grace period: two whose message was lost, one
+    # whose every attempt died, and an upload within it
+    monkeypatch.setattr(articles_tasks.process_image, "delay", lambda image_id: None)
+    silent = timezone.now() - timedelta(seconds=settings.IMAGE_PROCESSING_GRACE_SECONDS + 60)
+    for attempts in (0, 1, PROCESSING_MAX_ATTEMPTS):
+        ImageFactory(processed=False, processing_attempts=attempts, processing_activity_at=silent)
+    ImageFactory(processed=False)
+
+    # when the sweep runs twice
+    with Delta(REQUEUED, FAILED) as delta:
+        images_requeue_stuck()
+        images_requeue_stuck()
+
+    # then two were sent again and one given up, each counted once
+    assert delta.moved == [2, 1]
 
 
 # --- queues ------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import redis
 import requests
 from celery import Celery
 from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import QuerySet
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -29,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = "/usr/bin/redis-server"
 AUTO_BLOCK = "moderation.tasks.auto_block"
 SWEEP_DUE_BLOCKS = "moderation.tasks.sweep_due_blocks"
+PROCESS_IMAGE = "articles.tasks.process_image"
+REQUEUE_STUCK_IMAGES = "articles.tasks.requeue_stuck_images"
 # The test-only module a worker loads to pause inside a block (tests/faults/hooks.py).
 HOOKS = "tests.faults.hooks"
 
@@ -152,9 +156,11 @@ class Worker:
         """The message of each line the worker logged (its lines are JSON)."""
         return [json_message(line) for line in self.log().splitlines()]
 
-    def results(self, task: str, task_id: str) -> list[str]:
-        """What each run of one task message returned, as the worker logs it."""
-        pattern = rf"{re.escape(task)}\[{re.escape(task_id)}\] succeeded in [0-9.e-]+s: (.*)"
+    def results(self, task: str, task_id: str | None = None) -> list[str]:
+        """What each run of one task message (or of every message of the task)
+        returned, as the worker logs it."""
+        named = re.escape(task_id) if task_id is not None else r"[^\]]+"
+        pattern = rf"{re.escape(task)}\[{named}\] succeeded in [0-9.e-]+s: (.*)"
         return [found for message in self.messages() for found in re.findall(pattern, message)]
 
     def children(self) -> list[int]:
@@ -267,6 +273,34 @@ def broker_app(redis_server: RedisServer) -> Celery:
         broker_connection_retry_on_startup=False,
     )
     return app
+
+
+def manage(redis_server: RedisServer, *arguments: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `manage.py` as an operator would, against the test's database and Redis."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=process_env(redis_server, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def is_locked(rows: QuerySet) -> bool:
+    """Whether another transaction holds a row lock on these rows (a worker's, inside
+    the step it paused in)."""
+    try:
+        with transaction.atomic():
+            list(rows.select_for_update(nowait=True))
+    except OperationalError:
+        return True
+    return False
+
+
+def unacked_task_ids(client: redis.Redis) -> list[str]:
+    """The task ids of the messages Redis holds as delivered but never acknowledged."""
+    return [json.loads(payload)[0]["headers"]["id"] for payload in client.hvals("unacked")]
 
 
 def process_alive(pid: int) -> bool:

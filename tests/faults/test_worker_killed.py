@@ -5,7 +5,6 @@ The worker pauses inside case_auto_block's transaction (tests/faults/hooks.py, l
 with --include: production code is unchanged), holding the case's row lock, and the
 test SIGKILLs it there."""
 
-import json
 import os
 import signal
 import time
@@ -13,7 +12,6 @@ import uuid
 
 import pytest
 import redis
-from django.db import OperationalError, transaction
 
 from articles.models import Image
 from moderation import tasks
@@ -22,7 +20,9 @@ from tests.faults.processes import (
     AUTO_BLOCK,
     HOOKS,
     broker_app,
+    is_locked,
     process_alive,
+    unacked_task_ids,
     wait_for_file,
 )
 from tests.waiting import wait_until
@@ -37,12 +37,7 @@ VISIBILITY_TIMEOUT = 5
 
 def case_is_locked(image_id: int) -> bool:
     """Whether another transaction holds the case's row lock (the block's)."""
-    try:
-        with transaction.atomic():
-            list(ImageCase.objects.select_for_update(nowait=True).filter(image_id=image_id))
-    except OperationalError:
-        return True
-    return False
+    return is_locked(ImageCase.objects.filter(image_id=image_id))
 
 
 def auto_blocks(image: Image) -> list[ModerationAction]:
@@ -51,11 +46,6 @@ def auto_blocks(image: Image) -> list[ModerationAction]:
 
 def visibility(image: Image) -> str:
     return Image.objects.values_list("visibility", flat=True).get(pk=image.pk)
-
-
-def unacked_task_ids(client: redis.Redis) -> list[str]:
-    """The task ids of the messages Redis holds as delivered but never acknowledged."""
-    return [json.loads(payload)[0]["headers"]["id"] for payload in client.hvals("unacked")]
 
 
 def test_pool_child_killed_inside_the_block_hands_the_message_back_and_it_blocks_once(
