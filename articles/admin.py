@@ -84,6 +84,9 @@ class ImageAdmin(admin.ModelAdmin):
         "thumbnail_webp",
         "rendition_webp",
         "processed_at",
+        # Kept by the processing sweep (services.images_requeue_stuck), never by hand.
+        "processing_attempts",
+        "processing_activity_at",
     ]
 
     def has_add_permission(self, request):
