@@ -287,10 +287,11 @@ REPUTATION_HISTORY = env_int("REPUTATION_HISTORY", 100, minimum=1)
 REPORT_WEIGHT_FLOOR = env_decimal("REPORT_WEIGHT_FLOOR", "0.25", minimum="0.25")
 REPORT_WEIGHT_MAX = env_decimal("REPORT_WEIGHT_MAX", "3", minimum="1")
 REPORT_WEIGHT_STAFF = env_decimal("REPORT_WEIGHT_STAFF", "2", minimum="1")
-# Brigades: within BRIGADE_WINDOW_SECONDS, reports on one image beyond
-# BRIGADE_NETWORK_ALLOWANCE from one network (/24, /48), or beyond
-# max(BRIGADE_RATE_MIN, BRIGADE_RATE_FACTOR x the image's usual rate over the
-# day before), are held for a moderator instead of counted.
+# Brigades: one network's (/24, /48) open reports on one image beyond
+# BRIGADE_NETWORK_ALLOWANCE (and never as many as the threshold) are held for a
+# moderator instead of counted; beyond max(BRIGADE_RATE_MIN, BRIGADE_RATE_FACTOR x
+# the image's usual rate over the day before) reports within BRIGADE_WINDOW_SECONDS,
+# each network counting for its allowance at most, the case's automatic block is held.
 BRIGADE_WINDOW_SECONDS = env_int("BRIGADE_WINDOW_SECONDS", 600, minimum=1)
 BRIGADE_NETWORK_ALLOWANCE = env_int("BRIGADE_NETWORK_ALLOWANCE", 3, minimum=1)
 BRIGADE_RATE_MIN = env_int("BRIGADE_RATE_MIN", 20, minimum=1)
