@@ -30,6 +30,7 @@ from staff.tasks import purge_login_records
 from tests.factories import ModeratorFactory, UserFactory
 from tests.html import parse
 from tests.readers import reader_address
+from tests.test_deploy import env_example
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -734,3 +735,8 @@ def test_beat_purges_login_records_older_than_the_retention(
     assert not AccessFailureLog.objects.filter(username="modo").exists()
     assert not AccessAttempt.objects.filter(username="modo").exists()
     assert list(AccessLog.objects.values_list("username", flat=True)) == ["camille"]
+
+
+def test_the_shipped_settings_require_two_factor_authentication():
+    # deploy/env.example, what production copies
+    assert env_example()["STAFF_REQUIRE_2FA"] == "1"
