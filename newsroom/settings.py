@@ -475,6 +475,9 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", False)
 # The name authenticator apps show next to the account.
 OTP_TOTP_ISSUER = "Signalement"
+# The app's key is shown once, by `manage.py staff_2fa enrol`: not in the admin (no key
+# field, no QR code page), even to superusers.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 CELERY_BEAT_SCHEDULE["purge-staff-login-records"] = {
     "task": "staff.tasks.purge_login_records",
     "schedule": crontab(hour=3, minute=40),

@@ -715,11 +715,12 @@ def test_beat_purges_login_records_older_than_the_retention(
 ):
     # given records of failed and successful logins, modo's older than the retention
     settings.STAFF_LOGIN_RECORDS_DAYS = 90
-    ModeratorFactory(username="modo")
+    # (staff, not moderators: a transactional test may have flushed the migration's group)
+    UserFactory(username="modo", is_staff=True)
     for _ in range(LIMIT - 1):
         sign_in("modo", "typo", address="198.51.100.8")
     assert signed_in(sign_in("modo", address="198.51.100.9"))
-    ModeratorFactory(username="camille")
+    UserFactory(username="camille", is_staff=True)
     assert signed_in(sign_in("camille", address="198.51.100.10"))
     old = timezone.now() - timedelta(days=91)
     for model in (AccessAttempt, AccessFailureLog, AccessLog):
@@ -740,3 +741,18 @@ def test_beat_purges_login_records_older_than_the_retention(
 def test_the_shipped_settings_require_two_factor_authentication():
     # deploy/env.example, what production copies
     assert env_example()["STAFF_REQUIRE_2FA"] == "1"
+
+
+def test_the_admin_shows_no_one_the_key_of_an_app(enrolled):
+    # given a superuser in the admin, on the page of modo's app
+    _, device = enrolled
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(superuser)
+
+    page = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+
+    # then neither the key nor its QR code is to be had there
+    assert page.status_code == 200 and device.key not in page.content.decode()
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
