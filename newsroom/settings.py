@@ -4,6 +4,7 @@ Every knob an operator may turn is listed in the README's Configuration section.
 """
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -100,7 +101,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, whose admin.site is the staff site: the login asks for the
+    # second factor when STAFF_REQUIRE_2FA is on (staff/sites.py).
+    "staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -112,8 +115,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_guid",
+    # Staff accounts: two-factor authentication (TOTP and recovery codes) and the
+    # failed-login lockout (README, "Moderators").
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "articles",
     "moderation",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -129,8 +139,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login attempt refused by django-axes into the 429 lockout page.
+    "axes.middleware.AxesMiddleware",
     # Innermost, so it sees the views' exceptions first: a dropped database is a 503.
     "newsroom.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -169,6 +183,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out account or address before any password
+# is checked (it needs the request: authenticate(request, ...)).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -438,3 +459,46 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # prometheus-client itself: one directory per machine, on tmpfs, shared by every
 # process of the machine. A machine without a web process serves them with
 # `manage.py metrics_server` (README, "Operations").
+
+# --- Staff accounts: failed logins and two-factor authentication --------------
+# django-axes counts failed logins (a wrong password, or a wrong code at the staff
+# login) per account and per address, independently: LIMIT failures within the
+# cool-off lock the account from every address, and the address for every
+# account, until COOLOFF_MINUTES have passed without a failure. It records them
+# in its tables (admin, "Axes"), the audit trail; the address it stores is a
+# keyed pseudonym, never the address (staff/throttling.py).
+STAFF_LOGIN_FAILURE_LIMIT = env_int("STAFF_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+STAFF_LOGIN_COOLOFF_MINUTES = env_int("STAFF_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+# Beat erases axes' records (failed and successful logins) older than this.
+STAFF_LOGIN_RECORDS_DAYS = env_int("STAFF_LOGIN_RECORDS_DAYS", 90, minimum=1)
+AXES_FAILURE_LIMIT = STAFF_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=STAFF_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "staff.throttling.login_address"
+AXES_LOCKOUT_CALLABLE = "staff.throttling.lockout_response"
+# Every failure, kept after a success too (AccessAttempt rows are only counters).
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# axes' own reset on success forgets every failure from the address, those against
+# other accounts too: a success would wipe an attacker's count. staff/signals.py
+# forgets only the failures of the account that signed in, from its address.
+AXES_RESET_ON_SUCCESS = False
+# axes' log lines mask the username and the address ("****"); ours names the account.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
+# Staff sign in to the admin with their password and a code from their
+# authenticator app (TOTP) or one of their recovery codes; a session without the
+# code cannot use the admin nor the moderators' API (tokens are unaffected).
+# Off by default so that `make run` and the tests need no device.
+STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", False)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = "Signalement"
+# The app's key is shown once, by `manage.py staff_2fa enrol`: not in the admin (no key
+# field, no QR code page), even to superusers.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+CELERY_BEAT_SCHEDULE["purge-staff-login-records"] = {
+    "task": "staff.tasks.purge_login_records",
+    "schedule": crontab(hour=3, minute=40),
+    "options": {"expires": 12 * 3600.0},
+}
+# axes says at INFO what it does on every login and at every start; its warnings
+# (each failure, each lockout) stay, username and address masked.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}

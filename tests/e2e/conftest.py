@@ -13,7 +13,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Response,
+    sync_playwright,
+)
 
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory
 from tests.readers import reader_address
@@ -223,3 +230,28 @@ def article_with_images(transactional_db):
         )
     ]
     return article, images
+
+
+@pytest.fixture
+def sign_in_to_admin() -> Callable[..., Response | None]:
+    """`sign_in_to_admin(page, username=..., password=..., code=None)`: the admin's login
+    page, filled in (with the verification code when given, for STAFF_REQUIRE_2FA) and
+    sent as a person would; the answer to the form. The page is left where the site sent
+    it: the admin on success, the login page with its message, or the lockout page."""
+
+    def sign_in(page: Page, *, username: str, password: str, code: str | None = None):
+        page.goto("/admin/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        if code is not None:
+            page.fill("#id_otp_token", code)
+        with (
+            page.expect_navigation(),
+            page.expect_response(
+                lambda r: r.url.endswith("/admin/login/") and r.request.method == "POST"
+            ) as answer,
+        ):
+            page.click('#login-form input[type="submit"]')
+        return answer.value
+
+    return sign_in
