@@ -236,3 +236,24 @@ def test_an_upload_is_processed_by_the_real_worker(celery_worker, editor, articl
         file = getattr(image, field)
         assert file.name.startswith("renditions/")
         assert file.storage.exists(file.name)
+
+
+def test_an_editors_session_without_the_code_cannot_upload_when_2fa_is_required(
+    settings, editor, article, queued
+):
+    # given an editor's session opened without a verification code
+    session = APIClient()
+    session.force_login(editor)
+
+    # when 2FA is required for staff, and they upload through the session
+    settings.STAFF_REQUIRE_2FA = True
+    refused = upload(session, data=pictures.encode(pictures.photo(), "PNG"))
+
+    # then the upload is refused, saying why, and nothing is stored
+    assert refused.status_code == 403
+    assert "verification code" in refused.json()["detail"]
+    assert not Image.objects.exists() and queued == []
+
+    # while with 2FA not required, the same session uploads
+    settings.STAFF_REQUIRE_2FA = False
+    assert upload(session, data=pictures.encode(pictures.photo(), "PNG")).status_code == 201
