@@ -118,9 +118,14 @@ def client_ip(request: HttpRequest) -> IPAddress | None:
 
 
 def ip_hash(address: IPAddress | None) -> str:
-    """The keyed hash standing in for one person's address: an IPv4 address, an IPv6 /64,
-    or the one shared by every unreadable address (None)."""
-    return _keyed_hash(f"ip:{_block_of(address, PERSON_PREFIX)}")
+    """The keyed hash standing in for one person's address (person_address)."""
+    return _keyed_hash(f"ip:{person_address(address)}")
+
+
+def person_address(address: IPAddress | None) -> str:
+    """What one person's address is, as text: an IPv4 address (also when carried by an
+    IPv6 transition address), an IPv6 /64, or "unknown" for every unreadable address."""
+    return _block_of(address, PERSON_PREFIX)
 
 
 def network_hash(address: IPAddress | None) -> str:

@@ -22,30 +22,18 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
-from moderation.readers import client_ip
+from moderation.readers import client_ip, person_address
 
 _PSEUDONYM_SALT = "signalement.staff-login-address"
 _PRIVATE_PREFIX = b"\xfd"
-# An unreadable address (no proxy header, garbage) is one address shared by every
-# such request, so it is still counted and locked out.
-UNKNOWN_ADDRESS = "unknown"
-# One IPv6 subscriber holds a whole /64: rotating inside it is one address.
-_IPV6_PREFIX = 64
 
 
 def login_address(request: HttpRequest) -> str:
     """AXES_CLIENT_IP_CALLABLE: the pseudonym of the address the project trusts
-    (moderation.readers.client_ip, behind TRUSTED_PROXY_COUNT proxies)."""
-    address = client_ip(request)
-    if address is None:
-        text = UNKNOWN_ADDRESS
-    elif isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        text = str(address.ipv4_mapped)
-    elif isinstance(address, ipaddress.IPv6Address):
-        text = str(ipaddress.ip_network(f"{address}/{_IPV6_PREFIX}", strict=False))
-    else:
-        text = str(address)
-    return address_pseudonym(text)
+    (moderation.readers.client_ip, behind TRUSTED_PROXY_COUNT proxies), grouped as the
+    readers' one-person rule groups it: an IPv4 address in any spelling, an IPv6 /64,
+    and one shared "unknown" address for every unreadable one, still counted and locked."""
+    return address_pseudonym(person_address(client_ip(request)))
 
 
 def address_pseudonym(text: str) -> str:

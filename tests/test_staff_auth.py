@@ -226,7 +226,7 @@ def test_rotating_addresses_inside_one_network_is_one_address(moderator, forms_o
 def test_unreadable_addresses_are_one_address_and_still_locked(moderator, settings):
     # given a proxy in front, and requests whose forwarded address cannot be read
     settings.TRUSTED_PROXY_COUNT = 1
-    garbage = ["", "garbage", "999.1.1.1", "1.2.3", "unknown", "::g", "10.0.0.1/8", " , "]
+    garbage = ["", "garbage", "999.1.1.1", "1.2.3.4.5", "unknown", "::g", "10.0.0.1/8", " , "]
 
     answers = [
         sign_in(f"account{n}", "guess", address="127.0.0.1", HTTP_X_FORWARDED_FOR=value).status_code
