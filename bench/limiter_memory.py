@@ -15,7 +15,8 @@ one address after its first attempt. Measured: `used_memory` after all the attem
 the bytes each refused attempt added beyond the floor. Then, on the emptied server, the
 keying the limiter had before (every attempt counted under its reader id too, so a new
 reader's counters per attempt), sent through the same MULTI/EXEC as the limiter's
-(`limits._count`), for what that behaviour cost.
+(`limits._count`), for what that behaviour cost: its minute counters expire during a run
+this long while its day counters stay, so that figure depends on the attempts' rate.
 
 Prints one JSON object on stdout (progress on stderr); exits 1 if the limiter left more
 than the address's counters, or a counter without an expiry.
