@@ -9,7 +9,8 @@
 #   make format    ruff check --fix + ruff format
 #   make bench     benchmarks (bench/), one after the other, each printing its JSON figures
 #                  against a floor measured in the same run: admin_queue, report_throughput,
-#                  time_to_block, image_pipeline, hash_match (PostgreSQL and Redis)
+#                  time_to_block, readyz, image_pipeline, hash_match, limiter_memory
+#                  (PostgreSQL and Redis)
 #   make soak      10 minutes of mixed traffic on gunicorn + a worker, then errors, memory
 #                  and consistency as JSON (SOAK_ARGS="--minutes 2 --rate 40")
 
@@ -75,7 +76,8 @@ test: venv messages
 
 # The server and credentials only: each bench creates and drops a database of its own
 # (its name contains "bench"). Of Redis, the host and port: each HTTP bench takes two
-# databases of its own (report_throughput 5 and 4, time_to_block 7 and 6, soak 3 and 2).
+# databases of its own (report_throughput 5 and 4, time_to_block 7 and 6, readyz 9 and 8,
+# soak 3 and 2). limiter_memory starts a redis-server of its own.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
@@ -88,8 +90,10 @@ bench: venv messages
 	$(BENCH_ENV) python bench/admin_queue.py
 	$(BENCH_ENV) python bench/report_throughput.py
 	$(BENCH_ENV) python bench/time_to_block.py
+	$(BENCH_ENV) python bench/readyz.py
 	$(BENCH_ENV) python bench/image_pipeline.py
 	$(BENCH_ENV) python bench/hash_match.py
+	$(BENCH_ENV) python bench/limiter_memory.py
 
 soak: venv messages
 	@scripts/ensure-postgres $(BENCH_DATABASE_URL)

@@ -112,9 +112,7 @@ class ImageReportApi(APIView):
     )
     def post(self, request: Request, image_id: int) -> Response:
         reader = reader_from_request(request)
-        retry_after = limits.report_limits_check(
-            reader_key=reader.reporter_key, ip_hash=reader.ip_hash
-        )
+        retry_after = limits.report_limits_check(reader=reader)
         if retry_after is not None:
             metrics.report_refused(reason="throttled")
             return Response(

@@ -13,13 +13,27 @@ burst across the end of a window may pass up to twice a limit: the price of one 
 counter instead of a log of timestamps. Every attempt counts, refused ones too, so a client
 that keeps hammering does not get its quota back sooner than one that waits.
 
+Memory is bounded by design, refused attempts included. A reader without a cookie yet (a
+first report, or an attacker clearing cookies before each attempt) is counted by its
+address only: each of its attempts has a new reader id that nothing will ever send again,
+so a counter of its own would only be a key left behind for a day. It gets one from its
+first attempt with a cookie, and a cookie is only set by an accepted report. So there is at
+most one key per window for each address, and for each reader who had a report accepted;
+a cookie-less attempt adds to its address's counters and creates nothing of its own.
+Refused attempts still count in every window, the longest included: that costs no memory
+(the counters exist, an INCR changes them in place) and keeps a hammering client from
+winning its quota back. An address that cannot be read ("") is one shared address,
+"unknown", as for the one-person rule.
+
 Failing open: a report must be answered and saved even when Redis is down, as when the
 broker is. An unreachable limiter allows the attempt and logs that the limits are not
 enforced; then this process leaves Redis alone for BROKER_RETRY_AFTER_SECONDS so that each
 request does not pay the connect timeout (the same pause as newsroom/publishing.py).
 
 Only the reporter key ("user:<id>", "reader:<32 hex>") and the keyed hash of the IP go
-into Redis keys, never an address. EXPIRE ... NX needs Redis 7.0 or later.
+into Redis keys, never an address. EXPIRE ... NX needs Redis 7.0 or later. The counters
+belong on a Redis of their own that may evict (deploy/redis/signalement-cache.conf), not
+on the broker's, which must not.
 """
 
 import logging
@@ -31,11 +45,15 @@ import time
 import redis
 from django.conf import settings
 
+from moderation.readers import Reader
+
 logger = logging.getLogger(__name__)
 
 _PREFIX = "signalement:limit:"
 _REPORTER_KEY = re.compile(r"user:[0-9]+|reader:[0-9a-f]{32}", re.ASCII)
 _IP_HASH = re.compile(r"[0-9a-f]{64}", re.ASCII)
+# Not 64 hex digits: no keyed hash can be mistaken for it.
+_UNKNOWN_ADDRESS = "unknown"
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None
@@ -43,47 +61,25 @@ _client_url: str | None = None
 _failed_at: float | None = None
 
 
-def report_limits_check(*, reader_key: str, ip_hash: str) -> int | None:
-    """Count one report attempt against every limit of settings.REPORT_RATE_LIMITS, per reader
-    and per IP.
+def report_limits_check(*, reader: Reader) -> int | None:
+    """Count one report attempt against every limit of settings.REPORT_RATE_LIMITS, per
+    reader (once they have a cookie, or an account) and per address.
 
     Returns None when the attempt is within all limits, else the Retry-After in whole seconds
     (>= 1): the wait until every exceeded window has ended, which is that of the longest.
-    `ip_hash` may be "" (no usable address): then only the reader is limited.
     """
-    if not _REPORTER_KEY.fullmatch(reader_key):
+    if not _REPORTER_KEY.fullmatch(reader.reporter_key):
         raise ValueError("reader_key must be 'user:<id>' or 'reader:<32 hex digits>'")
-    if ip_hash and not _IP_HASH.fullmatch(ip_hash):
+    if reader.ip_hash and not _IP_HASH.fullmatch(reader.ip_hash):
         # Not echoed: it might be the raw address that must never be kept.
         raise ValueError("ip_hash must be the 64-hex keyed hash of the address, or ''")
     windows = _limits_by_window()
     if not windows or _paused():
         return None
-    scopes = [f"reader:{reader_key}"]
-    if ip_hash:
-        scopes.append(f"ip:{ip_hash}")
-    counters = [
-        (f"{_PREFIX}{scope}:{seconds}", limit, seconds)
-        for scope in scopes
-        for seconds, limit in windows.items()
-    ]
-    try:
-        with _redis().pipeline(transaction=True) as pipe:
-            for key, _limit, seconds in counters:
-                pipe.incr(key)
-                pipe.expire(key, seconds, nx=True)
-                pipe.pttl(key)
-            replies = pipe.execute()
-    except redis.RedisError as error:
-        _fail(error)
-        return None
-    _recover()
-    waits = [
-        _retry_after(ttl_ms=replies[3 * index + 2], seconds=seconds)
-        for index, (_key, limit, seconds) in enumerate(counters)
-        if replies[3 * index] > limit
-    ]
-    return max(waits, default=None)
+    scopes = [f"ip:{reader.ip_hash or _UNKNOWN_ADDRESS}"]
+    if reader.new_reader_id is None:
+        scopes.append(f"reader:{reader.reporter_key}")
+    return _count(scopes=scopes, windows=windows)
 
 
 def forget_failures() -> None:
@@ -117,6 +113,33 @@ def _limits_by_window() -> dict[int, int]:
     for limit, seconds in settings.REPORT_RATE_LIMITS:
         windows[seconds] = min(limit, windows.get(seconds, limit))
     return windows
+
+
+def _count(*, scopes: list[str], windows: dict[int, int]) -> int | None:
+    counters = [
+        (f"{_PREFIX}{scope}:{seconds}", limit, seconds)
+        for scope in scopes
+        for seconds, limit in windows.items()
+    ]
+    try:
+        # One MULTI/EXEC: Redis runs all of it or, when the connection drops before EXEC,
+        # none of it, so no counter is ever left without its expiry.
+        with _redis().pipeline(transaction=True) as pipe:
+            for key, _limit, seconds in counters:
+                pipe.incr(key)
+                pipe.expire(key, seconds, nx=True)
+                pipe.pttl(key)
+            replies = pipe.execute()
+    except redis.RedisError as error:
+        _fail(error)
+        return None
+    _recover()
+    waits = [
+        _retry_after(ttl_ms=replies[3 * index + 2], seconds=seconds)
+        for index, (_key, limit, seconds) in enumerate(counters)
+        if replies[3 * index] > limit
+    ]
+    return max(waits, default=None)
 
 
 def _retry_after(*, ttl_ms: int, seconds: int) -> int:

@@ -40,9 +40,7 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
     reader = reader_from_request(request)
     if form.is_bound:
         # Every attempt counts, as on the API; the refused one is not recorded.
-        retry_after = limits.report_limits_check(
-            reader_key=reader.reporter_key, ip_hash=reader.ip_hash
-        )
+        retry_after = limits.report_limits_check(reader=reader)
         if retry_after is not None:
             metrics.report_refused(reason="throttled")
             context["refusal"] = report_throttled(retry_after=retry_after)

@@ -441,6 +441,12 @@ DJANGO_GUID = {
     "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=False)],
 }
 
+# --- Health ---------------------------------------------------------------------
+# /readyz runs its checks at most once per this many seconds in each process, whoever
+# asks and however often (newsroom/health.py). 0: a result is not reused once its run has
+# ended (calls that arrive during a run still share it).
+READYZ_CACHE_SECONDS = env_int("READYZ_CACHE_SECONDS", 2, minimum=0)
+
 # --- Metrics (Prometheus) -----------------------------------------------------
 # /metrics answers the addresses in METRICS_ALLOWED_NETWORKS (the client address
 # as readers.client_ip sees it, behind TRUSTED_PROXY_COUNT proxies) and, from

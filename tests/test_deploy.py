@@ -19,8 +19,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from celery import Celery
 from celery.utils.nodenames import host_format
 from django.conf import settings
@@ -274,13 +276,20 @@ def readme_section(title: str) -> str:
     return "\n".join(section)
 
 
+def enabled_units(line: str) -> list[str]:
+    words = line.split("systemctl enable", 1)[1].split()
+    return [word.removesuffix(".service") for word in words if word[0] != "-"]
+
+
 def enabled_per_machine(section: str) -> list[list[str]]:
-    """Each `systemctl enable` line of a section is one machine's services."""
+    """Each `systemctl enable` line of a section that enables Signalement's services is one
+    machine's services (others enable what Signalement runs on, such as a Redis)."""
     machines = []
     for line in section.splitlines():
         if "systemctl enable" in line:
-            words = line.split("systemctl enable", 1)[1].split()
-            machines.append([word.removesuffix(".service") for word in words if word[0] != "-"])
+            units = enabled_units(line)
+            if any(unit.startswith("signalement") for unit in units):
+                machines.append(units)
     return machines
 
 
@@ -601,9 +610,140 @@ def test_the_throttles_instance_is_disposable_and_apart_from_the_broker():
     cache = redis_conf("signalement-cache.conf")
 
     assert cache["maxmemory-policy"] == "allkeys-lru"
+    # a bound to evict within: without maxmemory, allkeys-lru never evicts anything
+    assert memory_bytes(cache["maxmemory"]) >= 64 * MIB
     assert cache["appendonly"] == "no"
     assert cache["save"] == '""'
+    assert cache["protected-mode"] == "yes"
+    assert "0.0.0.0" not in cache["bind"]
     assert cache["port"] != redis_conf("signalement-broker.conf")["port"]
+
+
+def test_the_env_example_never_points_the_throttles_at_the_brokers_instance():
+    env = env_example()
+    broker, throttles = urlsplit(env["REDIS_URL"]), urlsplit(env["THROTTLE_REDIS_URL"])
+
+    # another instance (host and port), not another database of the same one
+    assert (throttles.hostname, throttles.port or 6379) != (broker.hostname, broker.port or 6379)
+    # and each URL reaches the instance its conf describes, on an address it binds
+    for url, conf in ((broker, "signalement-broker.conf"), (throttles, "signalement-cache.conf")):
+        values = redis_conf(conf)
+        assert (url.port or 6379) == int(values["port"]), conf
+        assert url.hostname in values["bind"].split(), conf
+
+
+def test_the_documented_deployment_runs_the_throttles_instance_as_debian_expects():
+    section = readme_section("Two machines, step by step")
+    cache = redis_conf("signalement-cache.conf")
+    template = Path("/lib/systemd/system/redis-server@.service")
+    enabled = [
+        unit
+        for line in section.splitlines()
+        if "systemctl enable" in line
+        for unit in enabled_units(line)
+        if unit.startswith("redis-server@")
+    ]
+
+    # one instance of Debian's template is enabled
+    assert len(enabled) == 1, enabled
+    instance = enabled[0].removeprefix("redis-server@")
+    # from the shipped conf, installed where the template reads it, readable by redis only
+    assert (
+        f"install -o redis -g redis -m 0640 /srv/signalement/app/deploy/redis/"
+        f"signalement-cache.conf /etc/redis/redis-{instance}.conf"
+    ) in section
+    # the conf says what the template's unit expects (Type=notify, its PIDFile)
+    assert cache["supervised"] == "systemd"
+    assert cache["daemonize"] == "no"
+    assert cache["pidfile"] == f"/run/redis-{instance}/redis-server.pid"
+    if template.exists():  # Debian's redis-server package on this machine
+        unit = parse_unit(template)
+        assert unit.value("Service", "PIDFile").replace("%i", instance) == cache["pidfile"]
+        assert unit.value("Service", "Type") == "notify"
+        assert "/etc/redis/redis-%i.conf" in unit.value("Service", "ExecStart")
+
+
+def memory_bytes(value: str) -> int:
+    """A Redis memory size: 256mb, 1gb, 100000 (bytes)."""
+    match = re.fullmatch(r"(\d+)(kb|mb|gb|k|m|g)?", value.lower())
+    assert match, value
+    units = {None: 1, "k": 1000, "kb": 1024, "m": 10**6, "mb": MIB, "g": 10**9, "gb": 1024 * MIB}
+    return int(match[1]) * units[match[2]]
+
+
+@pytest.fixture
+def shipped_redis(tmp_path):
+    """Starts redis-server with a shipped conf on a free loopback port, its files in
+    tmp_path and a small maxmemory (later arguments override the conf's lines)."""
+    started = []
+
+    def start(conf: str, maxmemory: str) -> redis.Redis:
+        port = free_port()
+        workdir = tmp_path / conf
+        workdir.mkdir()
+        overrides = {
+            "port": str(port),
+            "bind": "127.0.0.1",
+            "dir": str(workdir),
+            "maxmemory": maxmemory,
+            "pidfile": str(workdir / "pid"),
+            "supervised": "no",
+            "daemonize": "no",
+            "logfile": str(workdir / "log"),
+        }
+        argv = ["redis-server", str(DEPLOY / "redis" / conf)]
+        for name, value in overrides.items():
+            argv += [f"--{name}", value]
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        started.append(process)
+        client = redis.Redis(host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return client
+            except redis.ConnectionError:
+                assert process.poll() is None, (workdir / "log").read_text()
+                assert time.monotonic() < deadline, "redis-server did not answer"
+                time.sleep(0.05)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def flood_with_counters(client: redis.Redis, count: int) -> list[Exception]:
+    """Writes `count` counters as the limiter does (INCR, then EXPIRE NX), keyed as an
+    address's would be; returns the errors Redis answered."""
+    errors = []
+    for start in range(0, count, 1000):
+        with client.pipeline(transaction=False) as pipe:
+            for n in range(start, min(start + 1000, count)):
+                key = f"signalement:limit:ip:{n:064x}:86400"
+                pipe.incr(key)
+                pipe.expire(key, 86400, nx=True)
+            errors += [r for r in pipe.execute(raise_on_error=False) if isinstance(r, Exception)]
+    return errors
+
+
+def test_the_throttles_instance_evicts_when_full_and_the_broker_refuses(shipped_redis):
+    # given each shipped conf run by a real redis-server, with 4 MB of memory
+    cache = shipped_redis("signalement-cache.conf", "4mb")
+    broker = shipped_redis("signalement-broker.conf", "4mb")
+
+    # when a flood of addresses writes 50,000 counters (about 10 MB) to each
+    cache_errors = flood_with_counters(cache, 50_000)
+    broker_errors = flood_with_counters(broker, 50_000)
+
+    # then the throttles' instance took every write, evicting old counters to stay within
+    assert cache_errors == []
+    assert cache.info("stats")["evicted_keys"] > 0
+    assert cache.dbsize() < 50_000
+    # and the broker's refused writes rather than drop a key (its messages, in production)
+    assert broker_errors
+    assert all(isinstance(error, redis.OutOfMemoryError) for error in broker_errors)
+    assert broker.info("stats")["evicted_keys"] == 0
 
 
 # --- the site under a real nginx -----------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Application code never updates or deletes a ModerationAction; the trigger makes
 that a guarantee rather than a convention, whoever holds a database connection.
-TRUNCATE (used by test flushes and by an operator wiping a database) is not
-affected.
+TRUNCATE is refused by a statement trigger of its own (0010_actions_refuse_truncate),
+except for the project's flush command.
 """
 
 from django.db import migrations
