@@ -242,7 +242,7 @@ def test_an_editors_session_without_the_code_cannot_upload_when_2fa_is_required(
     settings, editor, article, queued
 ):
     # given an editor's session opened without a verification code
-    session = APIClient()
+    session = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     session.force_login(editor)
 
     # when 2FA is required for staff, and they upload through the session
