@@ -1,5 +1,7 @@
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
 
 from articles.models import Image
 from articles.validators import ImageRejected, ValidatedImage, validate_image_upload
@@ -15,6 +17,14 @@ class ImageForm(forms.ModelForm):
 
     # A plain file field: Django's ImageField would let Pillow try every format it knows.
     original = forms.FileField(label=Image._meta.get_field("original").verbose_name)
+    # The column's range on every database (the model's own validators give the range of
+    # the database in use: SQLite's is 64 bits).
+    position = forms.IntegerField(
+        label=Image._meta.get_field("position").verbose_name,
+        min_value=0,
+        max_value=Image.POSITION_MAX,
+        initial=0,
+    )
 
     class Meta:
         model = Image
@@ -36,3 +46,33 @@ class ImageForm(forms.ModelForm):
         except ImageRejected as rejected:
             raise forms.ValidationError(rejected.message, code="image_rejected") from None
         return original
+
+
+class ImageInlineFormSet(BaseInlineFormSet):
+    """The images of an article on its admin page.
+
+    Django's formset checks the positions of the forms against each other; this also checks
+    them against the article's images the page does not list (uploaded since it was
+    loaded), which would otherwise collide when saved.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        listed = [form.instance.pk for form in self.initial_forms]
+        unlisted = set(
+            Image.objects.filter(article=self.instance)
+            .exclude(pk__in=listed)
+            .values_list("position", flat=True)
+        )
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form):
+                continue
+            position = form.cleaned_data.get("position")
+            if position in unlisted:
+                form.add_error(
+                    "position",
+                    _("Position %(position)d is already taken in this article.")
+                    % {"position": position},
+                )

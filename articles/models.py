@@ -46,6 +46,10 @@ class Article(models.Model):
 
 
 class Image(models.Model):
+    # The largest position: its column is a PositiveSmallIntegerField, whose values 0 to
+    # 32767 every database holds. Forms and serializers refuse more.
+    POSITION_MAX = 32767
+
     class Visibility(models.TextChoices):
         VISIBLE = "visible", _("visible")
         BLOCKED = "blocked", _("blocked")

@@ -55,6 +55,13 @@ def image_get(*, image_id: int) -> Image:
     return Image.objects.select_related("article").get(pk=image_id)
 
 
+def image_shown_get(*, image_id: int) -> Image:
+    """An image as readers may be shown it (processed; blocked ones included, shown as a
+    placeholder), with its article. Raises Image.DoesNotExist, also for an image not
+    processed yet: readers are shown it nowhere."""
+    return Image.objects.select_related("article").filter(SHOWN).get(pk=image_id)
+
+
 def image_file_is_public(*, name: str) -> bool:
     """Whether a stored media file may be served to anyone: one of the renditions
     of a processed, visible image. Never an original (those are the uploaded

@@ -107,7 +107,7 @@ class ImageUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     caption = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     credit = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+    position = serializers.IntegerField(min_value=0, max_value=Image.POSITION_MAX, required=False)
 
 
 class ImageUploadErrorsSerializer(serializers.Serializer):

@@ -54,7 +54,8 @@ def image_create(
     The original is stored under a random name with the extension of the format
     Pillow found, never the name the client sent. If the row cannot be written
     (the position is taken), the file is deleted again: nothing stays half-stored.
-    Raises ValidationError({"position": ...}) for a taken position.
+    Raises ValidationError({"position": ...}) for a taken position, or when none is given
+    and the article's last image holds Image.POSITION_MAX.
     """
     image = Image(
         article=article,
@@ -77,6 +78,10 @@ def image_create(
             if position is None:
                 last = Image.objects.filter(article=article).aggregate(last=Max("position"))["last"]
                 position = 0 if last is None else last + 1
+                if position > Image.POSITION_MAX:
+                    raise ValidationError(
+                        {"position": f"No position is left after {last} in this article."}
+                    )
             image.position = position
             image.save()
             transaction.on_commit(partial(_enqueue_processing, image.pk))

@@ -13,7 +13,6 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -45,6 +44,7 @@ from moderation.models import (
 )
 from moderation.permissions import DECIDE_CASES
 from moderation.services import Decision, DecisionError
+from newsroom.admin_inputs import InputCheckedAdmin, InputCheckedChangeList
 
 THUMBNAIL_BOX = (96, 72)
 LARGE_BOX = (720, 540)
@@ -64,6 +64,36 @@ DECISION_LABELS = {
 UNCOUNTED_OUTCOMES = (ReportOutcome.HELD, ReportOutcome.MUTED)
 # A reason given when muting a reporter; the audit log keeps it.
 MUTE_REASON_MAX_LENGTH = NOTE_MAX_LENGTH
+
+
+class NoteForm(forms.Form):
+    """The note of a decision on the case page. A form field refuses, besides a note too
+    long, what no text column stores (a NUL character)."""
+
+    note = forms.CharField(required=False)
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"]
+        if len(note) > NOTE_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("A note can be at most %(max)d characters long.") % {"max": NOTE_MAX_LENGTH}
+            )
+        return note
+
+
+class MuteReasonForm(forms.Form):
+    """The reason for muting (or unmuting) a reporter, as NoteForm checks a note."""
+
+    reason = forms.CharField(required=False)
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        if len(reason) > MUTE_REASON_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("A reason can be at most %(max)d characters long.")
+                % {"max": MUTE_REASON_MAX_LENGTH}
+            )
+        return reason
 
 
 def _fit(image: Image, box: tuple[int, int]) -> tuple[int, int]:
@@ -146,7 +176,7 @@ class ReasonFilter(admin.SimpleListFilter):
         return selectors.case_queue_filter(queryset, reason=self.value())
 
 
-class CaseChangeList(ChangeList):
+class CaseChangeList(InputCheckedChangeList):
     def get_results(self, request):
         super().get_results(request)
         # Evaluate the page once (the template iterates this same, now cached,
@@ -162,7 +192,7 @@ class CaseChangeList(ChangeList):
             case.held_report_count = held.get(case.image_id, 0)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(InputCheckedAdmin):
     """Viewable by whoever has the view permission; never added, changed or
     deleted in admin, by anyone, superusers included: cases open with a first
     report and change only through decisions, and the logs are append-only."""
@@ -517,13 +547,11 @@ class ImageCaseAdmin(ReadOnlyAdmin):
             {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
             reverse("admin:moderation_imagecase_change", args=[object_id]),
         )
-        note = request.POST.get("note", "").strip()
-        if len(note) > NOTE_MAX_LENGTH:
-            messages.error(
-                request,
-                _("A note can be at most %(max)d characters long.") % {"max": NOTE_MAX_LENGTH},
-            )
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.errors["note"][0])
             return HttpResponseRedirect(change_url)
+        note = form.cleaned_data["note"]
         try:
             services.case_decide(
                 case_id=object_id, decision=decision, actor=request.user, note=note
@@ -571,14 +599,11 @@ class ImageCaseAdmin(ReadOnlyAdmin):
             {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
             reverse("admin:moderation_imagecase_change", args=[object_id]),
         )
-        reason = request.POST.get("reason", "").strip()
-        if len(reason) > MUTE_REASON_MAX_LENGTH:
-            messages.error(
-                request,
-                _("A reason can be at most %(max)d characters long.")
-                % {"max": MUTE_REASON_MAX_LENGTH},
-            )
+        form = MuteReasonForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.errors["reason"][0])
             return HttpResponseRedirect(change_url)
+        reason = form.cleaned_data["reason"]
         try:
             service(reporter_key=reporter_key, actor=request.user, reason=reason)
         except DecisionError as error:
@@ -800,7 +825,7 @@ class ModeratorNotificationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(InputCheckedAdmin):
     list_display = ["__str__", "source", "threshold", "window_days", "updated_at"]
     list_select_related = ["source"]
     fields = ["source", "threshold", "window_days"]

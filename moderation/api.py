@@ -1,3 +1,4 @@
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import F
 from django.http import Http404
 from drf_spectacular.authentication import SessionScheme
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from articles.api import NO_SUCH_PAGE, id_path_parameter
 from articles.models import Image
+from articles.selectors import image_shown_get
 from articles.serializers import DetailSerializer
 from moderation import limits, metrics, selectors, services
 from moderation.messages import REPORT_THANKS, report_throttled
@@ -90,7 +92,10 @@ class ImageReportApi(APIView):
                 description="An unknown reason, a comment too long, a body that is not "
                 "a JSON object.",
             ),
-            404: OpenApiResponse(DetailSerializer, description="No such image."),
+            404: OpenApiResponse(
+                DetailSerializer,
+                description="No such image, or one not processed yet (shown to no reader).",
+            ),
             403: OpenApiResponse(
                 DetailSerializer,
                 description="No valid CSRF token: every report made with the site's cookies "
@@ -122,13 +127,15 @@ class ImageReportApi(APIView):
             )
         try:
             serializer = ReportInputSerializer(data=request.data)
-        except (ParseError, UnsupportedMediaType):
+        except (ParseError, UnsupportedMediaType, RequestDataTooBig):
             metrics.report_refused(reason="invalid")
             raise
         if not serializer.is_valid():
             metrics.report_refused(reason="invalid")
             raise ValidationError(serializer.errors)
         try:
+            # As the report form: an image not processed yet is shown to no reader.
+            image_shown_get(image_id=image_id)
             receipt = services.report_create(
                 image_id=image_id,
                 reporter_key=reader.reporter_key,

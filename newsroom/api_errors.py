@@ -8,16 +8,19 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+def body_too_large_message() -> str:
+    """What a 413 says, on the API and on the readers' report form."""
+    return _("Request body too large: the limit is %(limit)d bytes.") % {
+        "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    }
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus a JSON 413 for bodies over DATA_UPLOAD_MAX_MEMORY_SIZE
     (Django would answer an HTML 400)."""
     if isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response(
-            {
-                "detail": _("Request body too large: the limit is %(limit)d bytes.")
-                % {"limit": limit}
-            },
+            {"detail": body_too_large_message()},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     return drf_exception_handler(exc, context)

@@ -1,8 +1,10 @@
-"""A database that drops out mid-request is a 503 to try again, not a 500."""
+"""Requests no view could answer but with a 500 are answered before any view runs: input
+that no page takes (a 400), and a database that drops out mid-request (a 503 to try again)."""
 
 import logging
 from collections.abc import Callable
 
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -51,3 +53,52 @@ class DatabaseUnavailableMiddleware:
             response = render(request, "503.html", status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class RequestInputMiddleware:
+    """Answer 400, with the 400 page (articles/templates/400.html) in the reader's language,
+    a request whose input no page or admin view can take, before any view runs:
+
+    - a NUL character in the path or the query string (%00, or the raw byte). No text
+      column of PostgreSQL holds one, so the first lookup it reaches fails (a media name,
+      an admin changelist's filter): whatever the route, it is nothing anyone could ask
+      for. Under /api/ every parameter goes through a serializer, which refuses it field
+      by field as the schema documents; the API is left to them.
+    - an empty `_to_field` on a ModelAdmin's views. Django's admin skips its check of the
+      field when the name is empty, then looks up a field named "" on every change and
+      delete page, of every model, before it checks the user's permissions.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/") and _has_nul(request):
+            return _bad_request(
+                request, _("The address contains a null character, which no page takes.")
+            )
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if getattr(view_func, "model_admin", None) is None:
+            return None
+        # Read as ModelAdmin.changeform_view and delete_view read it.
+        if request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR)) == "":
+            return _bad_request(
+                request,
+                _("The %(parameter)s parameter names no field.") % {"parameter": TO_FIELD_VAR},
+            )
+        return None
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for key, values in request.GET.lists()
+    )
+
+
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "400.html", {"message": message}, status=400)

@@ -136,6 +136,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Input no view can take (a NUL in the address, an admin popup's empty _to_field) is
+    # a 400 before any view runs, on the page in the reader's language.
+    "newsroom.middleware.RequestInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -74,9 +74,11 @@ def group_from_migration(name: str, migration: str) -> Group:
     return group
 
 
-@pytest.fixture
-def seeded(transactional_db):
-    """What the generated requests can find: their path parameters are these most of the time."""
+def seed_site() -> dict:
+    """The site the generated requests find (tests/test_fuzz_pages.py fuzzes its pages):
+    an article with images (three ready, one pending, one blocked) and another article,
+    a case flagged by two readers' reports, a case held as grouped reports, a moderator
+    and an editor."""
     group_from_migration(MODERATORS_GROUP, "moderation.migrations.0004_moderators_group")
     editors = group_from_migration(EDITORS_GROUP, "articles.migrations.0003_editors_group")
     moderator = ModeratorFactory(username="fuzz-moderator")
@@ -85,7 +87,7 @@ def seeded(transactional_db):
 
     article = ArticleFactory(slug="la-une")
     images = [ImageFactory(article=article, position=n) for n in range(3)]
-    ImageFactory(article=article, position=3, processed=False)
+    pending = ImageFactory(article=article, position=3, processed=False)
     blocked = ImageFactory(article=article, position=4, visibility=Image.Visibility.BLOCKED)
     ArticleFactory(slug="la-suite")
     # Two readers' reports, through the real report path: a case flagged below its threshold.
@@ -101,13 +103,42 @@ def seeded(transactional_db):
     # And a burst from one network: a case held as grouped reports, with the system's action.
     held = held_case(images[1])
     return {
+        "moderator": moderator,
+        "editor": editor,
+        "article": article,
+        "images": images,
+        "pending": pending,
+        "blocked": blocked,
+        "held": held,
+    }
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """What the generated requests can find: their path parameters are these most of the time."""
+    site = seed_site()
+    held = site["held"]
+    return {
         "jpeg": pictures.jpeg((64, 48)),
-        "moderator_token": Token.objects.create(user=moderator).key,
-        "editor_token": Token.objects.create(user=editor).key,
-        "slug": [article.slug, "la-suite"],
-        "image_id": [image.pk for image in [*images, blocked]],
+        "moderator_token": Token.objects.create(user=site["moderator"]).key,
+        "editor_token": Token.objects.create(user=site["editor"]).key,
+        "slug": [site["article"].slug, "la-suite"],
+        "image_id": [image.pk for image in [*site["images"], site["blocked"]]],
         "case_id": [held.pk, *ImageCase.objects.exclude(pk=held.pk).values_list("pk", flat=True)],
     }
+
+
+def fuzz_settings(examples: int) -> hypothesis.settings:
+    """`examples` generated requests, the same every run. No shrinking: every failure is kept
+    as found, and the run's time stays bounded."""
+    return hypothesis.settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def known_path_parameters(operation, seeded: dict) -> list[dict]:
@@ -162,15 +193,7 @@ class Run:
     def fuzz(
         self, operation, strategy, *, examples: int, headers: dict, cookies: dict, label: str
     ) -> None:
-        @hypothesis.settings(
-            max_examples=examples,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            # No shrinking: every failure is kept as found, and the run's time stays bounded.
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
+        @fuzz_settings(examples)
         @hypothesis.given(case=strategy)
         def call(case):
             self.per_operation[operation.label] += 1

@@ -114,3 +114,107 @@ def test_a_refused_upload_shows_the_reason_and_stores_nothing(
     assert not Image.objects.exists()
     assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
     assert queued == []
+
+
+# --- positions --------------------------------------------------------------------------
+
+HOSTILE_POSITIONS = ["32768", "2147483648", "99999999999999999999", "-1", "1e9", "1.5", "\x00", ""]
+
+
+def test_a_position_out_of_range_or_not_a_number_is_a_field_error_and_saves_nothing(
+    editor_client, queued
+):
+    # given an article with two images, on its admin page
+    article = ArticleFactory()
+    images = [ImageFactory(article=article, position=n, caption=f"Image {n}") for n in range(2)]
+    url = f"/admin/articles/article/{article.pk}/change/"
+    data = change_form_data(editor_client, url)
+
+    for value in HOSTILE_POSITIONS:
+        # when an existing image, or a new one, is given that position
+        moved = editor_client.post(url, {**data, "images-0-position": value})
+        added = editor_client.post(
+            url,
+            {
+                **add_image(data, upload=SimpleUploadedFile("x.jpg", pictures.jpeg())),
+                f"images-{len(images)}-position": value,
+            },
+        )
+
+        # then the form comes back with the error on the position, and nothing is saved
+        for response in (moved, added):
+            assert response.status_code == 200, value
+            errors = BeautifulSoup(response.content, "html.parser").select(".errorlist")
+            assert errors, value
+    assert list(Image.objects.order_by("pk").values_list("position", flat=True)) == [0, 1]
+    assert queued == []
+
+
+@pytest.mark.parametrize(
+    "order",
+    [[1, 0, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0], [5, 0, 1], [32767, 0, 1]],
+    ids=lambda order: "-".join(map(str, order)),
+)
+def test_images_trading_places_are_saved_in_their_new_order(editor_client, queued, order):
+    # given an article with three images at positions 0, 1, 2
+    article = ArticleFactory()
+    images = [ImageFactory(article=article, position=n) for n in range(3)]
+    url = f"/admin/articles/article/{article.pk}/change/"
+    data = change_form_data(editor_client, url)
+
+    # when the editor swaps them, or moves them round in a cycle
+    response = editor_client.post(
+        url, {**data, **{f"images-{n}-position": str(order[n]) for n in range(3)}}
+    )
+
+    # then each image holds its new position
+    assert response.status_code == 302, response.content.decode()[:2000]
+    positions = {image.pk: image.position for image in Image.objects.filter(article=article)}
+    assert positions == {images[n].pk: order[n] for n in range(3)}
+
+
+def test_a_position_taken_since_the_page_was_loaded_is_a_field_error(editor_client, queued):
+    # given an article's admin page, loaded before another image arrives at position 5
+    article = ArticleFactory()
+    ImageFactory(article=article, position=0)
+    url = f"/admin/articles/article/{article.pk}/change/"
+    data = change_form_data(editor_client, url)
+    arrived = ImageFactory(article=article, position=5)
+
+    # when the editor moves the first image there, or adds a new one there
+    moved = editor_client.post(url, {**data, "images-0-position": "5"})
+    added = editor_client.post(
+        url,
+        {
+            **add_image(data, upload=SimpleUploadedFile("x.jpg", pictures.jpeg())),
+            "images-1-position": "5",
+        },
+    )
+
+    # then the form comes back saying the position is taken, and nothing is saved
+    for response in (moved, added):
+        assert response.status_code == 200
+        assert "déjà prise dans cet article" in response.content.decode()
+    assert Image.objects.get(pk=arrived.pk).position == 5
+    assert Image.objects.filter(article=article).count() == 2
+    assert queued == []
+
+
+def test_a_tampered_image_id_in_the_form_is_never_a_server_error(editor_client, queued):
+    # given an article with two images, and an image of another article
+    article = ArticleFactory()
+    images = [ImageFactory(article=article, position=n) for n in range(2)]
+    stranger = ImageFactory(position=9)
+    url = f"/admin/articles/article/{article.pk}/change/"
+    data = change_form_data(editor_client, url)
+    ids = [str(images[1].pk), f" {images[1].pk} ", str(stranger.pk), "99999999999999999999"]
+
+    for value in [*ids, "\x00", "-1", "x", ""]:
+        # when the first image's form names another image (its own article's or not)
+        response = editor_client.post(url, {**data, "images-0-id": value, "images-0-caption": "Z"})
+
+        # then the page, saved or with its errors, never a server error
+        assert response.status_code in (200, 302), value
+    # and no image changed article, nor took the caption of another's form
+    assert Image.objects.get(pk=stranger.pk).article_id != article.pk
+    assert Image.objects.get(pk=stranger.pk).caption != "Z"

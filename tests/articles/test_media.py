@@ -6,6 +6,7 @@ import pytest
 
 from articles.models import Image
 from tests.factories import ArticleFactory, ImageFactory
+from tests.raw_http import NOT_UTF8, NULS, raw_request
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,31 @@ def test_files_no_image_names_and_paths_out_of_media_are_404(client, media_root)
     assert client.get("/media/stray.jpg").status_code == 404
     assert client.get("/media/../newsroom/settings.py").status_code == 404
     assert client.get("/media/renditions/../../manage.py").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nul_or_bytes_not_utf8_anywhere_in_a_media_address_are_refused_not_a_500(
+    live_server,
+):
+    # given a visible image, and the addresses of its renditions and original
+    image = ImageFactory()
+    names = [getattr(image, field).name.encode() for field in FILE_FIELDS]
+
+    # when each is asked for over HTTP with a NUL or bytes that are not UTF-8, raw or
+    # escaped, at its start, in its middle and at its end (the server decodes them)
+    answers: dict[bytes, set[int]] = {}
+    for name in names:
+        for value in NULS + NOT_UTF8:
+            for at in (0, len(name) // 2, len(name)):
+                target = b"/media/" + name[:at] + value + name[at:]
+                status = raw_request(live_server.url, "GET", target).status
+                answers.setdefault(value, set()).add(status)
+
+    # then an address with a NUL is a bad request, one with other bytes names no file
+    assert {value: answers[value] for value in NULS} == {value: {400} for value in NULS}
+    assert {value: answers[value] for value in NOT_UTF8} == {value: {404} for value in NOT_UTF8}
+    # and the rendition itself is still served
+    assert raw_request(live_server.url, "GET", b"/media/" + names[2]).status == 200
 
 
 # --- production: nginx sends the bytes ------------------------------------------------

@@ -207,6 +207,54 @@ def test_a_taken_position_is_400_and_leaves_no_file(editor, article, queued, med
     assert queued == []
 
 
+def test_positions_out_of_range_or_not_numbers_are_400_on_the_position(
+    editor, article, queued, media_root
+):
+    client = APIClient()
+    client.force_login(editor)
+
+    # when an editor uploads at positions no column holds, or that are not numbers
+    answers = {
+        value: upload(client, data=pictures.jpeg(), position=value)
+        for value in ["32768", "2147483648", "99999999999999999999", "-1", "1e9", "\x00", "x"]
+    }
+
+    # then each is refused on the position, and nothing is stored
+    assert {value: r.status_code for value, r in answers.items()} == dict.fromkeys(answers, 400)
+    assert all(list(r.json()) == ["position"] for r in answers.values())
+    assert not Image.objects.exists()
+    assert stored_files(media_root) == []
+    assert queued == []
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"), [(Image.POSITION_MAX, [400, 400]), (Image.POSITION_MAX - 1, [201, 400])]
+)
+def test_the_next_position_past_the_largest_is_a_400_not_a_500(
+    editor, article, queued, media_root, last, expected
+):
+    # given an article whose last image is at, or just before, the largest position
+    existing = ImageFactory(article=article, position=last)
+    before = stored_files(media_root)
+    client = APIClient()
+    client.force_login(editor)
+
+    # when an editor uploads without a position, twice
+    answers = [upload(client, data=pictures.jpeg()) for _ in range(2)]
+
+    # then each goes after the last while there is room, then is refused on the position,
+    # and the refused files went away again
+    assert [response.status_code for response in answers] == expected
+    assert answers[-1].json() == {
+        "position": [f"No position is left after {Image.POSITION_MAX} in this article."]
+    }
+    created = expected.count(201)
+    assert Image.objects.exclude(pk=existing.pk).count() == created
+    assert len(stored_files(media_root)) == len(before) + created
+    # and a free position can still be given
+    assert upload(client, data=pictures.jpeg(), position=7).status_code == 201
+
+
 def test_a_missing_file_is_400(editor, article, queued):
     client = APIClient()
     client.force_login(editor)

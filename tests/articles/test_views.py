@@ -9,6 +9,7 @@ from articles.models import Image
 from moderation.services import case_auto_block, report_create
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory
 from tests.html import parse
+from tests.raw_http import NOT_UTF8, NULS, OUT_OF_RANGE, raw_request
 from tests.texts import PLACEHOLDER, REASONS, THANKS
 
 pytestmark = pytest.mark.django_db
@@ -412,6 +413,65 @@ def test_pages_are_never_cached(client, article, images, path):
     assert response.status_code == 200
     cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
     assert {"no-cache", "no-store", "must-revalidate", "private", "max-age=0"} <= cache_control
+
+
+# --- Hostile addresses ------------------------------------------------------
+
+
+def page_addresses(value: bytes) -> dict[str, bytes]:
+    """Every readers' page with `value` in its path or its query, as sent on the wire."""
+    return {
+        "home page number": b"/?page=" + value,
+        "home parameter name": b"/?" + value + b"=1",
+        "article slug": b"/articles/" + value + b"/",
+        "article slug end": b"/articles/usa-musk-et-trump-bons-copains" + value + b"/",
+        "article reported": b"/articles/usa-musk-et-trump-bons-copains/?reported=" + value,
+        "unknown page": b"/" + value + b"/",
+        "language switch": b"/i18n/setlang/?next=" + value,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nul_in_any_page_address_is_a_400_page_in_french(live_server):
+    # given the site with an article
+    ArticleFactory(slug="usa-musk-et-trump-bons-copains")
+
+    # when any page is asked for with a NUL, raw or escaped, in its path or its query
+    answers = {
+        (route, value): raw_request(live_server.url, "GET", target)
+        for value in NULS
+        for route, target in page_addresses(value).items()
+    }
+
+    # then each is a bad request, said on a page of the site in the reader's language
+    assert {key: answer.status for key, answer in answers.items()} == dict.fromkeys(answers, 400)
+    for answer in answers.values():
+        page = parse(answer.text)
+        assert page.one("html")["lang"] == "fr"
+        assert page.one("h1").text == "Requête invalide"
+        assert "caractère nul" in page.one(".not-found").text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bytes_not_utf8_and_numbers_out_of_range_in_page_addresses_are_never_a_500(live_server):
+    # given the site with an article and its image
+    article = ArticleFactory(slug="usa-musk-et-trump-bons-copains")
+    ImageFactory(article=article)
+
+    # when every page is asked for with bytes that are not UTF-8 and numbers no column holds
+    answers = {
+        (route, value): raw_request(live_server.url, "GET", target).status
+        for value in NOT_UTF8 + OUT_OF_RANGE
+        for route, target in page_addresses(value).items()
+    }
+
+    # then each is an answer of the site: the page (a value it ignores), a 404 (a page or an
+    # article that does not exist) or the language switch's redirect, never a server error
+    assert set(answers.values()) <= {200, 302, 404}, answers
+    for value in NOT_UTF8 + OUT_OF_RANGE:
+        assert answers["home page number", value] == 404
+        assert answers["article reported", value] == 200
+        assert answers["article slug", value] == 404
 
 
 # --- Languages --------------------------------------------------------------

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.contrib import admin
+from django.db import connection, models
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
@@ -26,6 +27,7 @@ from moderation.models import (
 from moderation.services import Decision
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory, UserFactory
 from tests.html import parse
+from tests.raw_http import NOT_UTF8, NULS, OUT_OF_RANGE
 from tests.readers import held_case
 
 pytestmark = pytest.mark.django_db
@@ -1300,3 +1302,144 @@ def test_staff_who_may_only_view_the_mutes_cannot_unmute(client, moderator):
     assert not parse(listing).select("select[name=action]")
     assert forced.status_code in (200, 302)
     assert ReporterMute.objects.filter(pk=mute.pk).exists()
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+
+def admin_changelists(app_label: str) -> dict[str, type[models.Model]]:
+    return {
+        f"/admin/{app_label}/{model._meta.model_name}/": model
+        for model in admin.site._registry
+        if model._meta.app_label == app_label
+    }
+
+
+def hostile_filters(model: type[models.Model]) -> list[str]:
+    """Query strings that name the model's own fields, as the admin takes them, with
+    values the database or the calendar cannot take."""
+    filters = []
+    for field in model._meta.concrete_fields:
+        name = field.name
+        if isinstance(field, models.DateField):
+            filters += [f"{name}__year={year}" for year in ("2147483648", "0", "-1", "9999")]
+            filters += [
+                f"{name}__year=2024&{name}__month=99999999999999999999",
+                f"{name}__year=2024&{name}__month=2&{name}__day=30",
+                f"{name}__iso_year=99999999999999999999",
+            ]
+        elif isinstance(field, models.CharField | models.TextField):
+            filters += [f"{name}__regex=%5B", f"{name}__iregex=(", f"{name}=%FF"]
+        elif isinstance(field, models.IntegerField | models.DecimalField):
+            filters += [f"{name}__gte={value.decode()}" for value in OUT_OF_RANGE if value]
+        elif isinstance(field, models.ForeignKey):
+            filters += [f"{name}__id__exact=99999999999999999999", f"{name}__in=1,%C0%AF"]
+    return filters + [f"q={value.decode('latin-1')}" for value in NOT_UTF8] + ["p=99999999999"]
+
+
+@pytest.mark.parametrize("who", ["moderator", "superuser"])
+def test_filters_the_database_or_the_calendar_cannot_take_show_the_list_again(moderator, who):
+    # given cases, reports, a mute and an audit trail, and the project's lists
+    blocked_case()
+    flagged_case(reports=2)
+    services.reporter_mute(reporter_key=reader_key(1), actor=moderator)
+    user = moderator if who == "moderator" else UserFactory(is_staff=True, is_superuser=True)
+    client = client_for(user)
+    changelists = {**admin_changelists("articles"), **admin_changelists("moderation")}
+
+    for url, model in changelists.items():
+        opts = model._meta
+        viewable = user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+        for query in hostile_filters(model):
+            # when the list is opened with such a filter
+            response = client.get(f"{url}?{query}")
+
+            # then the list (a filter it applies), or the list again without its filters,
+            # as Django's admin answers a filter it does not know; never a server error
+            if not viewable:
+                assert response.status_code == 403, (url, query)
+                continue
+            assert response.status_code in (200, 302), (url, query, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"] == f"{url}?e=1", (url, query)
+                assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_nul_in_a_filter_or_a_search_is_a_400(moderator_client):
+    flagged_case()
+    keys = ["q", "state", "queue", "source", "reason", "o", "p", "image__id__exact", "action"]
+
+    answers = {
+        (url, key, value): moderator_client.get(f"{url}?{key}={value.decode('latin-1')}")
+        for url in admin_changelists("moderation")
+        for key in keys
+        for value in NULS
+    }
+
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 400)
+    assert "caractère nul" in parse(next(iter(answers.values()))).one(".not-found").text
+
+
+def test_an_empty_to_field_is_a_400_on_every_models_pages(moderator_client):
+    # given a case, and every model the admin site shows, whoever registered it
+    case = flagged_case()
+    pages = [
+        f"/admin/{model._meta.app_label}/{model._meta.model_name}/{object_id}/{page}/"
+        for model in admin.site._registry
+        for object_id in (case.pk, 1, 99999999999999999999)
+        for page in ("change", "delete")
+    ]
+
+    # when each page is opened, and posted, as a popup naming no field
+    answers = {
+        (url, method): getattr(moderator_client, method)(f"{url}?_to_field=&_popup=1")
+        for url in pages
+        for method in ("get", "post")
+    }
+
+    # then a bad request, before the admin looks anything up
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 400)
+
+
+def test_an_action_on_selected_ids_that_are_not_ids_changes_nothing(moderator_client):
+    # given flagged cases
+    cases = [flagged_case(), flagged_case(image=ImageFactory())]
+    before = _last_action_id()
+    selections = [[value.decode("latin-1")] for value in NULS + NOT_UTF8 + OUT_OF_RANGE]
+    selections += [[cases[0].pk, "1e9"], ["99999999999999999999"], [" 1 ", "x"]]
+
+    for selection in selections:
+        for action in ("protect", "dismiss", "confirm"):
+            # when an action is posted with a selection that names no case by its id
+            response = moderator_client.post(
+                QUEUE, {"action": action, "_selected_action": selection, "index": 0}
+            )
+
+            # then the list again, or back to it, and nothing decided
+            assert response.status_code in (200, 302), (selection, action)
+    assert not _new_actions(before).exists()
+    assert set(ImageCase.objects.values_list("state", flat=True)) == {CaseState.FLAGGED}
+    assert not ImageCase.objects.filter(protected=True).exists()
+
+
+def test_a_nul_in_a_note_or_a_mute_reason_is_refused_and_writes_nothing(moderator_client):
+    # given a flagged case and one of its reports
+    case = flagged_case(reports=2)
+    reported = first_report(case)
+    before = _last_action_id()
+
+    for value in ("\x00", "avant\x00après", "\x00" * 3000):
+        # when a moderator decides with a note holding a NUL, or mutes with such a reason
+        decided = moderator_client.post(
+            f"{QUEUE}{case.pk}/decide/protect/", {"note": value}, follow=True
+        )
+        muted = moderator_client.post(mute_url(case, reported), {"reason": value}, follow=True)
+
+        # then the case page again, saying why, and nothing written
+        for response in (decided, muted):
+            assert response.status_code == 200
+            errors = [item.text for item in parse(response).select("ul.messagelist li.error")]
+            assert errors, value
+    assert not _new_actions(before).exists()
+    assert not ImageCase.objects.get(pk=case.pk).protected
+    assert not ReporterMute.objects.exists()

@@ -5,7 +5,9 @@ from rest_framework.test import APIClient
 from articles.models import Image
 from moderation.models import ImageCase, Report
 from tests.factories import ImageFactory, UserFactory
+from tests.raw_http import NOT_UTF8, NULS, OUT_OF_RANGE
 from tests.readers import reader_client
+from tests.test_metrics import Delta, received, refused
 from tests.texts import THANKS
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +190,76 @@ def test_oversized_body_is_refused_without_a_500(client):
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
     assert not Report.objects.exists()
+
+
+def test_oversized_bodies_are_counted_as_refused_reports(client):
+    image = ImageFactory()
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    bodies = [
+        '{"reason": "spam", "comment": "' + "x" * limit + '"}',
+        '{"reason": "spam", "padding": "' + "é" * limit + '"}',
+        "[" + ", ".join(['"spam"'] * limit) + "]",
+    ]
+
+    with Delta(refused("invalid"), received()) as delta:
+        statuses = [
+            client.post(f"/api/images/{image.pk}/reports/", body, content_type="application/json")
+            for body in bodies
+        ]
+
+    assert [response.status_code for response in statuses] == [413] * len(bodies)
+    assert delta.moved == [len(bodies), 0]
+    assert not Report.objects.exists()
+
+
+def test_an_image_not_processed_yet_is_404_as_on_the_form_and_counted_not_found():
+    # given images uploaded but not processed yet, and a processed one
+    pending = [ImageFactory(processed=False) for _ in range(3)]
+    shown = ImageFactory()
+    # and one marked ready whose renditions are not written (a rendition is what is shown)
+    unrendered = ImageFactory()
+    Image.objects.filter(pk=unrendered.pk).update(rendition="")
+    not_yet = [*pending, unrendered]
+
+    # when readers report each through the API and through the form
+    with Delta(refused("not_found"), received()) as delta:
+        answers = {}
+        for n, image in enumerate([*not_yet, shown]):
+            reader = reader_client(n)
+            answers[image.pk] = (
+                post_report(reader, image.pk).status_code,
+                reader.post(f"/images/{image.pk}/report/", {"reason": "spam"}).status_code,
+            )
+
+    # then those not processed yet are 404 on both, counted as reports of no image, and
+    # the processed one is recorded (once: the form's post is the same reader's repeat)
+    assert answers == {**{image.pk: (404, 404) for image in not_yet}, shown.pk: (201, 303)}
+    assert delta.moved == [2 * len(not_yet), 1]
+    assert list(Report.objects.values_list("image_id", flat=True)) == [shown.pk]
+
+
+def test_hostile_query_values_on_the_moderators_api_are_never_a_500(moderator):
+    # given a moderator's API session
+    api = APIClient()
+    api.force_login(moderator)
+    ImageFactory()
+    keys = ["page", "page_size", "state", "source", "reason", "ordering", "needs_review"]
+    keys += ["image", "action", "actor", "since", "until", "q"]
+
+    # when the queue and the audit log are read with NULs, bytes that are not UTF-8 and
+    # numbers no column holds in every parameter
+    answers = {
+        (url, key, value): api.get(f"{url}?{key}={value.decode('latin-1')}").status_code
+        for url in ("/api/moderation/cases/", "/api/moderation/actions/")
+        for key in keys
+        for value in NULS + NOT_UTF8 + OUT_OF_RANGE
+    }
+
+    # then each is the list, a field error or no such page: never a server error
+    assert set(answers.values()) <= {200, 400, 404}, {
+        key: status for key, status in answers.items() if status not in (200, 400, 404)
+    }
+    assert {200, 400, 404} <= set(answers.values())
 
 
 def test_image_id_of_a_report_is_documented_as_the_route_matches_it(client):

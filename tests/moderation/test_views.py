@@ -5,12 +5,15 @@ from pathlib import PurePosixPath
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.test.client import MULTIPART_CONTENT, encode_multipart
 
 from articles.models import Image
 from moderation import services
 from moderation.models import ImageCase, Report
 from tests.factories import ImageFactory, UserFactory
 from tests.html import parse
+from tests.raw_http import FORM, NOT_UTF8, NULS, OUT_OF_RANGE
+from tests.test_metrics import Delta, received, refused
 from tests.texts import THANKS
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +246,127 @@ def test_other_methods_are_refused(image):
     client = Client()
     assert client.put(report_url(image)).status_code == 405
     assert client.delete(report_url(image)).status_code == 405
+
+
+# --- hostile input --------------------------------------------------------------------
+
+
+def oversize_bodies(token: str) -> dict[str, tuple[bytes, str]]:
+    """Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, each with a valid reason and CSRF token."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    fields = f"reason=spam&csrfmiddlewaretoken={token}".encode()
+    return {
+        "a comment over the limit": (fields + b"&comment=" + b"x" * limit, FORM),
+        "a field of its own over the limit": (fields + b"&padding=" + b"%C3%A9" * limit, FORM),
+        "many small fields": (
+            fields + b"".join(b"&f%d=%s" % (n, b"x" * 900) for n in range(3000)),
+            FORM,
+        ),
+        "a multipart form over the limit": (
+            encode_multipart(
+                "fuzzboundary",
+                {"reason": "spam", "csrfmiddlewaretoken": token, "comment": "x" * limit},
+            ),
+            MULTIPART_CONTENT.replace("BoUnDaRyStRiNg", "fuzzboundary"),
+        ),
+    }
+
+
+def test_a_body_over_the_limit_is_a_413_page_in_french_counted_as_refused(browser, image):
+    # given a reader on the form page
+    token = form_token(browser, image)
+
+    for name, (body, content_type) in oversize_bodies(token).items():
+        # when the form is posted with a body over the limit, whatever makes it so
+        with Delta(refused("invalid"), refused("not_found"), received()) as delta:
+            response = browser.post(report_url(image), body, content_type=content_type)
+
+        # then a 413 page of the site in French that names the limit, counted as a refused
+        # report (as the API counts it), not as a report
+        assert response.status_code == 413, name
+        page = parse(response)
+        assert page.one("html")["lang"] == "fr", name
+        assert page.one("h1").text == "Requête trop volumineuse", name
+        assert "la limite est de 2621440 octets" in page.one(".not-found").text, name
+        assert delta.moved == [1, 0, 0], name
+    # and nothing is stored
+    assert not Report.objects.exists()
+    assert not ImageCase.objects.exists()
+
+
+def test_the_413_page_is_in_the_readers_language(browser, image):
+    body, content_type = oversize_bodies(form_token(browser, image))["a comment over the limit"]
+    response = browser.post(
+        report_url(image), body, content_type=content_type, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 413
+    page = parse(response)
+    assert page.one("h1").text == "Request too large"
+    assert "the limit is 2621440 bytes" in page.one(".not-found").text
+
+
+def test_a_body_that_fits_still_needs_the_csrf_token(browser, image):
+    # given a reader's session with a CSRF cookie, and a browser without any
+    form_token(browser, image)
+    stranger = Client(enforce_csrf_checks=True)
+
+    # when forms that fit are posted without the token, with another one, with an empty one
+    # (another site's form, say), and without the cookie
+    posts = [
+        browser.post(report_url(image), {"reason": "violence"}),
+        browser.post(report_url(image), {"reason": "violence", "csrfmiddlewaretoken": "x" * 32}),
+        browser.post(report_url(image), {"reason": "violence", "csrfmiddlewaretoken": ""}),
+        stranger.post(report_url(image), {"reason": "violence", "csrfmiddlewaretoken": "x" * 32}),
+    ]
+
+    # then every one is refused and nothing is stored
+    assert [response.status_code for response in posts] == [403] * len(posts)
+    assert not Report.objects.exists()
+
+
+def test_hostile_values_in_the_forms_fields_are_400_with_the_field_error(browser, image, settings):
+    # given a reader on the form page, with room for all these attempts under the limits
+    settings.REPORT_RATE_LIMITS = [(100_000, 60)]
+    token = form_token(browser, image).encode()
+
+    # when the reason is a NUL, bytes that are not UTF-8 or a number, and the comment a NUL
+    answers = {}
+    for value in NULS + NOT_UTF8 + OUT_OF_RANGE:
+        body = b"reason=" + value + b"&csrfmiddlewaretoken=" + token
+        answers["reason", value] = browser.post(report_url(image), body, content_type=FORM)
+    for value in NULS:
+        body = b"reason=spam&comment=" + value + b"&csrfmiddlewaretoken=" + token
+        answers["comment", value] = browser.post(report_url(image), body, content_type=FORM)
+
+    # then each is the form again, 400, with the error next to its field
+    assert {key: r.status_code for key, r in answers.items()} == dict.fromkeys(answers, 400)
+    for (field, value), response in answers.items():
+        errors = parse(response).one(f"ul.errorlist#report-{image.pk}-{field}_error").text
+        if field == "comment":
+            assert errors == "Le caractère nul n\u2019est pas autorisé.", value
+    # and nothing is stored
+    assert not Report.objects.exists()
+
+
+def test_hostile_image_ids_are_404_or_400_and_counted_not_found(browser, image):
+    token = form_token(browser, image)
+
+    # when the form of an image named by a NUL, bytes that are not UTF-8, or a number no
+    # image has (out of any column's range too) is opened and posted
+    answers = {}
+    with Delta(refused("not_found")) as delta:
+        for value in NULS + NOT_UTF8 + OUT_OF_RANGE:
+            url = "/images/" + value.decode("latin-1") + "/report/"
+            answers[value] = (
+                browser.get(url).status_code,
+                browser.post(url, {"reason": "spam", "csrfmiddlewaretoken": token}).status_code,
+            )
+
+    # then a NUL is a bad request, the rest no such image; none a server error
+    assert {value: answers[value] for value in NULS} == dict.fromkeys(NULS, (400, 400))
+    others = NOT_UTF8 + OUT_OF_RANGE
+    assert {value: answers[value] for value in others} == dict.fromkeys(others, (404, 404))
+    # and the posts that matched the route were counted as reports of no image
+    matched = [value for value in OUT_OF_RANGE if value.isdigit()]
+    assert delta.moved == [len(matched)]
+    assert not Report.objects.exists()
