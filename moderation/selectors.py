@@ -72,7 +72,9 @@ def threshold_reached(*, open_report_count: int, score: Decimal, threshold: int)
 
 
 # The first statement of every report: plain SQL, like the others of the report path,
-# as compiling the ORM's subqueries would cost more than running them.
+# as compiling the ORM's subqueries would cost more than running them. Only an image
+# readers may be shown is found (articles.selectors.SHOWN: processed, with its rendition;
+# tests/moderation/test_selectors.py holds both forms to the same answers).
 _REPORT_TARGET_SQL = """
 SELECT i.visibility,
        COALESCE(
@@ -81,14 +83,14 @@ SELECT i.visibility,
            %(default)s
        )
 FROM articles_image i JOIN articles_article a ON a.id = i.article_id
-WHERE i.id = %(image_id)s
+WHERE i.id = %(image_id)s AND i.status = 'ready' AND i.rendition <> ''
 """
 
 
 def image_report_target(*, image_id: int) -> tuple[str, int]:
     """What the report path needs of an image, in one query: its visibility and
     the threshold of the policy in force for it (policy_for's rule). Raises
-    Image.DoesNotExist."""
+    Image.DoesNotExist, also for an image not processed yet (shown to no reader)."""
     with connection.cursor() as cursor:
         cursor.execute(
             _REPORT_TARGET_SQL, {"image_id": image_id, "default": settings.REPORT_THRESHOLD}
