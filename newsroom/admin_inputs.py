@@ -2,8 +2,8 @@
 selected ids from the form, as they come: Django checks the names of the lookups, not
 whether the database (or Python's calendar) can take their values, and the errors surface
 when the query runs, as 500s. Every ModelAdmin of the project is an InputCheckedAdmin, and
-newsroom/urls.py makes those other apps register (Django's users and groups, DRF's tokens)
-one as well.
+newsroom/urls.py makes every other one on the site one too (Django's users and groups, DRF's
+tokens).
 """
 
 from django.contrib import admin, messages
