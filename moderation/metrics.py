@@ -28,7 +28,8 @@ REPORT_REPEATS = Counter(
 )
 REPORTS_REFUSED = Counter(
     "signalement_reports_refused",
-    "Report attempts not recorded: throttled (429), invalid (400), not_found (404), "
+    "Report attempts not recorded: throttled (429), invalid (400, or 413 for a body too "
+    "large), not_found (404: no such image, or one not processed yet), "
     "already_blocked (the image was blocked meanwhile; the reader is thanked).",
     ["reason"],
 )

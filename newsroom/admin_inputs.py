@@ -1,7 +1,9 @@
 """The admin's lists take their filters from the query string, and their actions the
 selected ids from the form, as they come: Django checks the names of the lookups, not
 whether the database (or Python's calendar) can take their values, and the errors surface
-when the query runs, as 500s. Every ModelAdmin of the project uses InputCheckedAdmin.
+when the query runs, as 500s. Every ModelAdmin of the project is an InputCheckedAdmin, and
+newsroom/urls.py makes every other one on the site one too (Django's users and groups, DRF's
+tokens).
 """
 
 from django.contrib import admin, messages
@@ -66,3 +68,14 @@ class InputCheckedAdmin(admin.ModelAdmin):
             )
             return None
         return super().response_action(request, queryset)
+
+
+def check_inputs_of_every_model_admin(site: admin.AdminSite) -> None:
+    """Register again, as an InputCheckedAdmin, every ModelAdmin on `site` that is not one:
+    those of Django's and other apps, whose lists take filters just as loosely."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, InputCheckedAdmin):
+            continue
+        admin_class = type(model_admin)
+        site.unregister(model)
+        site.register(model, type(admin_class.__name__, (InputCheckedAdmin, admin_class), {}))

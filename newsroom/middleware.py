@@ -62,8 +62,8 @@ class RequestInputMiddleware:
     - a NUL character in the path or the query string (%00, or the raw byte). No text
       column of PostgreSQL holds one, so the first lookup it reaches fails (a media name,
       an admin changelist's filter): whatever the route, it is nothing anyone could ask
-      for. Under /api/ every parameter goes through a serializer, which refuses it field
-      by field as the schema documents; the API is left to them.
+      for. Under /api/ every parameter goes through a serializer (which refuses it field
+      by field, as the schema documents) or the paginator: the API is left to them.
     - an empty `_to_field` on a ModelAdmin's views. Django's admin skips its check of the
       field when the name is empty, then looks up a field named "" on every change and
       delete page, of every model, before it checks the user's permissions.

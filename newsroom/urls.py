@@ -8,6 +8,7 @@ from articles import views as articles_views
 from moderation import api as moderation_api
 from moderation import views as moderation_views
 from newsroom import health, metrics
+from newsroom.admin_inputs import check_inputs_of_every_model_admin
 from newsroom.api_errors import NotFoundApi
 
 api_patterns = [
@@ -88,6 +89,10 @@ health_patterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
 ]
+
+# The lists and actions of other apps' ModelAdmins refuse what they cannot take, as the
+# project's do (newsroom/admin_inputs.py).
+check_inputs_of_every_model_admin(admin.site)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
