@@ -684,7 +684,7 @@ class ImageCaseAdmin(ReadOnlyAdmin):
 
 
 def _has_held_reports(case: ImageCase) -> bool:
-    """Whether "count the held reports" applies (services._release decides for good)."""
+    """Whether "count the held reports" applies (services.decisions decides for good)."""
     return case.brigade_held_at is not None and case.state in BLOCKABLE_STATES
 
 
@@ -864,7 +864,7 @@ class BanImportForm(forms.Form):
 class BlockedHashAdmin(ReadOnlyAdmin):
     """The banned hashes: read-only rows, a CSV export, and an import view.
 
-    Bans are created by blocks and by imports (services._image_ban, services.bans_import)
+    Bans are created by blocks and by imports (services.bans)
     and lifted by restores; never edited here.
     """
 

@@ -201,7 +201,7 @@ class ImageCase(models.Model):
     auto_block_held_at = models.DateTimeField(
         _("automatic block held since"), null=True, blank=True
     )
-    # Kept by the services (selectors.needs_review_condition), so the queue's
+    # Kept by the services (rules.needs_review), so the queue's
     # order "awaiting review first, then score" is one index scan at any size.
     needs_review = models.BooleanField(_("needs review"), default=False)
 

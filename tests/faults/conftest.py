@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from articles.models import Image
-from moderation import services
+from moderation.services import outbox
 from tests.factories import ImageFactory, PolicyFactory
 from tests.faults.processes import AUTO_BLOCK, RedisServer, WebServer, Worker, process_env
 from tests.readers import reports_by_new_readers
@@ -58,7 +58,7 @@ def messages_sent(monkeypatch) -> list[tuple[str, int | list[int]]]:
         sent.append((task.name, argument))
         return True
 
-    monkeypatch.setattr(services, "enqueue", enqueue)
+    monkeypatch.setattr(outbox, "enqueue", enqueue)
     return sent
 
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from articles import processing
-from moderation import services
+from moderation.services import bans as ban_services
 
 PAUSE_DIR = os.environ.get("FAULTS_PAUSE_DIR", "")
 PAUSE_AT = os.environ.get("FAULTS_PAUSE_AT", "auto_block")
@@ -44,7 +44,7 @@ def _pause_once() -> None:
     time.sleep(PAUSE_SECONDS)
 
 
-_image_ban = services._image_ban
+_image_ban = ban_services.image_ban
 
 
 def _image_ban_paused_once(**arguments) -> list[int]:
@@ -65,6 +65,6 @@ def _check_hash_bans_with_faults(*, image_id: int) -> None:
 
 
 if PAUSE_DIR and PAUSE_AT == "auto_block":
-    services._image_ban = _image_ban_paused_once
+    ban_services.image_ban = _image_ban_paused_once
 if POISON_IMAGE or (PAUSE_DIR and PAUSE_AT == "process_image"):
     processing._check_hash_bans = _check_hash_bans_with_faults

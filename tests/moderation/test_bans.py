@@ -22,6 +22,7 @@ from moderation.models import (
     ModerationAction,
 )
 from moderation.services import Decision
+from moderation.services import bans as ban_services
 from tests import corpus
 from tests.factories import ArticleFactory, UserFactory
 from tests.moderation.hashed import blocked_image, blocked_image_of, jpeg, processed_image
@@ -106,7 +107,7 @@ def test_processing_stores_both_hashes_and_a_block_bans_them_without_decoding(
     def no_decoding(image):
         raise AssertionError("a processed image is not decoded again to ban it")
 
-    monkeypatch.setattr(services, "_image_pixels", no_decoding)
+    monkeypatch.setattr(ban_services, "image_pixels", no_decoding)
     blocked = blocked_image_of(image, moderator)
 
     # then exactly the stored hashes are banned

@@ -1,0 +1,56 @@
+"""Reads of moderation state shared by the API, the tasks, the admin and the services,
+by area. Callers read `selectors.case_queue_list(...)`; the rules these reads apply live
+in moderation.rules."""
+
+from moderation.selectors.bursts import report_burst_counts
+from moderation.selectors.cases import (
+    action_list,
+    case_get,
+    case_list_due_for_block,
+    case_queue_filter,
+    case_queue_list,
+    held_report_counts,
+    reason_breakdown,
+)
+from moderation.selectors.policies import (
+    case_list_with_threshold,
+    cases_under_policy,
+    image_ids_with_expired_reports,
+    image_report_target,
+    policy_for,
+)
+from moderation.selectors.reporters import (
+    ReporterProfile,
+    ReporterStanding,
+    report_reporter_key,
+    reporter_profiles,
+    reporter_records,
+    reporter_standing,
+    reporter_weight,
+)
+from moderation.selectors.stats import ModerationStats, moderation_stats
+
+__all__ = [
+    "ModerationStats",
+    "ReporterProfile",
+    "ReporterStanding",
+    "action_list",
+    "case_get",
+    "case_list_due_for_block",
+    "case_list_with_threshold",
+    "case_queue_filter",
+    "case_queue_list",
+    "cases_under_policy",
+    "held_report_counts",
+    "image_ids_with_expired_reports",
+    "image_report_target",
+    "moderation_stats",
+    "policy_for",
+    "reason_breakdown",
+    "report_burst_counts",
+    "report_reporter_key",
+    "reporter_profiles",
+    "reporter_records",
+    "reporter_standing",
+    "reporter_weight",
+]
