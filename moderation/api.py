@@ -1,11 +1,9 @@
-from django.core.exceptions import RequestDataTooBig
 from django.db.models import F
 from django.http import Http404
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -15,7 +13,7 @@ from rest_framework.views import APIView
 from articles.api import NO_SUCH_PAGE, id_path_parameter
 from articles.models import Image
 from articles.serializers import DetailSerializer
-from moderation import limits, metrics, selectors, services
+from moderation import selectors, services, submission
 from moderation.messages import REPORT_THANKS, report_throttled
 from moderation.models import ImageCase, Report, ReportOutcome
 from moderation.permissions import (
@@ -25,7 +23,7 @@ from moderation.permissions import (
     VIEW_REPORTS,
     IsModerator,
 )
-from moderation.readers import reader_from_request, remember_reader
+from moderation.readers import reader_from_request
 from moderation.serializers import (
     ActionFilterErrorsSerializer,
     ActionFilterSerializer,
@@ -116,41 +114,31 @@ class ImageReportApi(APIView):
     )
     def post(self, request: Request, image_id: int) -> Response:
         reader = reader_from_request(request)
-        retry_after = limits.report_limits_check(reader=reader)
-        if retry_after is not None:
-            metrics.report_refused(reason="throttled")
-            return Response(
-                {"detail": report_throttled(retry_after=retry_after)},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(retry_after)},
-            )
-        try:
+
+        def fields() -> dict:
+            # Reading request.data parses the body: 400, 413 and 415 come from here.
             serializer = ReportInputSerializer(data=request.data)
-        except (ParseError, UnsupportedMediaType, RequestDataTooBig):
-            metrics.report_refused(reason="invalid")
-            raise
-        if not serializer.is_valid():
-            metrics.report_refused(reason="invalid")
-            raise ValidationError(serializer.errors)
+            serializer.is_valid(raise_exception=True)
+            return serializer.validated_data
+
         try:
-            receipt = services.report_create(
-                image_id=image_id,
-                reporter_key=reader.reporter_key,
-                user_id=reader.user_id,
-                ip_hash=reader.ip_hash,
-                network_hash=reader.network_hash,
-                **serializer.validated_data,
+            receipt = submission.report_submit(reader=reader, image_id=image_id, fields=fields)
+        except submission.ReportThrottled as refused:
+            return Response(
+                {"detail": report_throttled(retry_after=refused.retry_after)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(refused.retry_after)},
             )
         except Image.DoesNotExist:
-            metrics.report_refused(reason="not_found")
             raise Http404 from None
         created = receipt.result is services.ReportResult.CREATED
-        response = Response(
-            {"detail": REPORT_THANKS},
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        return submission.report_answered(
+            Response(
+                {"detail": REPORT_THANKS},
+                status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            ),
+            reader=reader,
         )
-        remember_reader(response, reader)
-        return response
 
 
 # --- the moderators' API ------------------------------------------------------------

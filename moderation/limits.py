@@ -46,11 +46,11 @@ import redis
 from django.conf import settings
 
 from moderation.readers import Reader
+from moderation.reporter_keys import ReporterKey
 
 logger = logging.getLogger(__name__)
 
 _PREFIX = "signalement:limit:"
-_REPORTER_KEY = re.compile(r"user:[0-9]+|reader:[0-9a-f]{32}", re.ASCII)
 _IP_HASH = re.compile(r"[0-9a-f]{64}", re.ASCII)
 # Not 64 hex digits: no keyed hash can be mistaken for it.
 _UNKNOWN_ADDRESS = "unknown"
@@ -68,7 +68,7 @@ def report_limits_check(*, reader: Reader) -> int | None:
     Returns None when the attempt is within all limits, else the Retry-After in whole seconds
     (>= 1): the wait until every exceeded window has ended, which is that of the longest.
     """
-    if not _REPORTER_KEY.fullmatch(reader.reporter_key):
+    if not ReporterKey.is_valid(reader.reporter_key):
         raise ValueError("reader_key must be 'user:<id>' or 'reader:<32 hex digits>'")
     if reader.ip_hash and not _IP_HASH.fullmatch(reader.ip_hash):
         # Not echoed: it might be the raw address that must never be kept.

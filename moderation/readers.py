@@ -28,7 +28,6 @@ import ipaddress
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,6 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
 from moderation import metrics
+from moderation.reporter_keys import ReporterKey, is_reader_id, new_reader_id
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +74,18 @@ def reader_from_request(request: HttpRequest) -> Reader:
     hashes = {"ip_hash": ip_hash(address), "network_hash": network_hash(address)}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        return Reader(reporter_key=f"user:{user.pk}", user_id=user.pk, **hashes)
+        return Reader(reporter_key=str(ReporterKey.for_user(user.pk)), user_id=user.pk, **hashes)
     reader_id = request.get_signed_cookie(
         settings.READER_COOKIE_NAME, default=None, salt=_COOKIE_SALT
     )
-    if reader_id and _is_reader_id(reader_id):
-        return Reader(reporter_key=f"reader:{reader_id}", user_id=None, **hashes)
-    reader_id = uuid.uuid4().hex
+    if reader_id and is_reader_id(reader_id):
+        return Reader(reporter_key=str(ReporterKey.for_reader(reader_id)), user_id=None, **hashes)
+    reader_id = new_reader_id()
     return Reader(
-        reporter_key=f"reader:{reader_id}", user_id=None, new_reader_id=reader_id, **hashes
+        reporter_key=str(ReporterKey.for_reader(reader_id)),
+        user_id=None,
+        new_reader_id=reader_id,
+        **hashes,
     )
 
 
@@ -292,10 +295,3 @@ def _inet_aton_number(part: str) -> int | None:
     if not digits or len(digits) > 12 or any(char not in allowed for char in digits):
         return None
     return int(digits, base)
-
-
-def _is_reader_id(value: str) -> bool:
-    try:
-        return uuid.UUID(hex=value).hex == value
-    except ValueError:
-        return False

@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods
 
 from articles.models import Image
 from articles.selectors import image_shown_get
-from moderation import limits, metrics, services
+from moderation import metrics, submission
 from moderation.forms import ReportForm
 from moderation.messages import report_throttled
-from moderation.readers import reader_from_request, remember_reader
+from moderation.readers import reader_from_request
 from newsroom.api_errors import body_too_large_message
 
 
@@ -66,37 +66,28 @@ def image_report(request: HttpRequest, image_id: int) -> HttpResponse:
 
     form = ReportForm.for_image(image.pk, request.POST if request.method == "POST" else None)
     context = {"image": image, "article": image.article, "form": form}
-    reader = reader_from_request(request)
-    if form.is_bound:
-        # Every attempt counts, as on the API; the refused one is not recorded.
-        retry_after = limits.report_limits_check(reader=reader)
-        if retry_after is not None:
-            metrics.report_refused(reason="throttled")
-            context["refusal"] = report_throttled(retry_after=retry_after)
-            response = render(request, "moderation/image_report.html", context, status=429)
-            response["Retry-After"] = str(retry_after)
-            return response
-    if not form.is_valid():
-        if form.is_bound:
-            metrics.report_refused(reason="invalid")
-        status = 400 if form.is_bound else 200
-        return render(request, "moderation/image_report.html", context, status=status)
+    if not form.is_bound:
+        return render(request, "moderation/image_report.html", context)
 
+    def fields() -> dict:
+        if not form.is_valid():
+            raise submission.ReportInvalid
+        return form.cleaned_data
+
+    reader = reader_from_request(request)
     try:
-        services.report_create(
-            image_id=image.pk,
-            reporter_key=reader.reporter_key,
-            user_id=reader.user_id,
-            ip_hash=reader.ip_hash,
-            network_hash=reader.network_hash,
-            **form.cleaned_data,
-        )
+        submission.report_submit(reader=reader, image_id=image.pk, fields=fields)
+    except submission.ReportThrottled as refused:
+        context["refusal"] = report_throttled(retry_after=refused.retry_after)
+        response = render(request, "moderation/image_report.html", context, status=429)
+        response["Retry-After"] = str(refused.retry_after)
+        return response
+    except submission.ReportInvalid:
+        return render(request, "moderation/image_report.html", context, status=400)
     except Image.DoesNotExist:
-        metrics.report_refused(reason="not_found")
         raise Http404 from None
     # New, repeat or blocked meanwhile: the same answer, as the API gives.
-    response = HttpResponseRedirect(
-        f"{article_url}?reported={image.pk}#image-{image.pk}", status=303
+    return submission.report_answered(
+        HttpResponseRedirect(f"{article_url}?reported={image.pk}#image-{image.pk}", status=303),
+        reader=reader,
     )
-    remember_reader(response, reader)
-    return response
