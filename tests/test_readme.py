@@ -5,6 +5,7 @@ worker commands of the Procfile, on a free port and with a redis-server of the t
 own. Beat is left out: its sweeper would block the image even if the worker's path
 did not, and the block must come from the worker."""
 
+import contextlib
 import os
 import re
 import signal
@@ -70,15 +71,11 @@ class Process:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
         # A worker's pool children share its process group: leave none behind.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
 
 
@@ -148,9 +145,7 @@ def test_the_readmes_try_it_block_blocks_the_image_through_the_worker(demo):
     # then it ran to its end: five readers thanked and counted
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert [line.rsplit(" ", 1)[1] for line in lines if line.startswith('{"detail"')] == [
-        "201"
-    ] * 5
+    assert [line.rsplit(" ", 1)[1] for line in lines if line.startswith('{"detail"')] == ["201"] * 5
     # and the media URL it printed answered 200 before and 404 after
     media = [re.fullmatch(r"(\d{3}) (http://\S+/media/\S+)", line) for line in lines]
     media = [found.groups() for found in media if found]
