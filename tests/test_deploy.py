@@ -1,6 +1,6 @@
 """The deployment files (deploy/) agree with the code and with each other.
 
-The README's "Operations" section deploys from these files: systemd units that must
+docs/operations.md deploys from these files: systemd units that must
 start the right programs with the right settings, an nginx site that must keep
 addresses out of its log and hand Django its request id, an env file that must name
 settings that exist, Redis settings that must not lose or evict the broker's messages.
@@ -37,7 +37,7 @@ UNITS = DEPLOY / "systemd"
 NGINX_CONF = DEPLOY / "nginx" / "signalement.conf"
 ENV_EXAMPLE = DEPLOY / "env.example"
 GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
-README = ROOT / "README.md"
+OPERATIONS = ROOT / "docs" / "operations.md"
 
 APP_DIR = "/srv/signalement/app"
 VENV_BIN = "/srv/signalement/venv/bin/"
@@ -263,14 +263,14 @@ def test_the_metrics_unit_runs_the_metrics_server_command_with_arguments_it_acce
 # --- which units each documented deployment enables ---------------------------------------
 
 
-def readme_section(title: str) -> str:
-    """The README's `### title` section, down to the next `##`/`###` heading."""
-    lines = README.read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line == f"### {title}"]
-    assert len(starts) == 1, f"README: expected one '### {title}' heading"
+def operations_section(title: str) -> str:
+    """docs/operations.md's `## title` section, down to the next `## ` heading."""
+    lines = OPERATIONS.read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line == f"## {title}"]
+    assert len(starts) == 1, f"docs/operations.md: expected one '## {title}' heading"
     section = []
     for line in lines[starts[0] + 1 :]:
-        if line.startswith(("## ", "### ")):
+        if line.startswith("## "):
             break
         section.append(line)
     return "\n".join(section)
@@ -295,14 +295,14 @@ def enabled_per_machine(section: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("deployment", ["One machine", "Two machines, step by step"])
 def test_each_documented_deployment_has_one_worker_per_queue_one_beat_and_a_web(deployment):
-    machines = enabled_per_machine(readme_section(deployment))
-    assert machines, f"README, {deployment}: no systemctl enable line"
+    machines = enabled_per_machine(operations_section(deployment))
+    assert machines, f"docs/operations.md, {deployment}: no systemctl enable line"
     everything = [unit for machine in machines for unit in machine]
     known = {path.name.removesuffix(".service") for path in UNITS.iterdir()}
 
     for unit in everything:
         template = re.sub(r"@.+$", "@", unit)
-        assert template in known, f"README, {deployment}: enables {unit}, which is not shipped"
+        assert template in known, f"{deployment}: enables {unit}, which is not shipped"
     # every machine enables the target its services are wanted by
     assert all(TARGET in machine for machine in machines), deployment
     # every queue of the settings has its worker, and no worker waits on an unknown queue
@@ -550,7 +550,7 @@ def test_the_env_example_names_only_settings_that_are_read():
 
 
 def test_the_settings_reader_sees_multiline_calls_and_misses_nothing():
-    # the scan finds the settings the README documents as required
+    # the scan finds the settings docs/configuration.md documents as required
     assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "IMAGE_UPLOAD_MAX_BYTES"} <= (
         settings_read_from_the_environment()
     )
@@ -633,7 +633,7 @@ def test_the_env_example_never_points_the_throttles_at_the_brokers_instance():
 
 
 def test_the_documented_deployment_runs_the_throttles_instance_as_debian_expects():
-    section = readme_section("Two machines, step by step")
+    section = operations_section("Two machines, step by step")
     cache = redis_conf("signalement-cache.conf")
     template = Path("/lib/systemd/system/redis-server@.service")
     enabled = [
