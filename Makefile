@@ -57,7 +57,7 @@ run: venv messages
 	@scripts/ensure-redis
 	python manage.py migrate
 	python manage.py load_demo
-	@# The web process and the worker add up their figures at /metrics (README, "Operations").
+	@# The web process and the worker add up their figures at /metrics (docs/operations.md, "Metrics").
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics honcho start -f Procfile
 
 test: venv messages

@@ -1,6 +1,6 @@
 """gunicorn in production: `gunicorn -c deploy/gunicorn.conf.py newsroom.wsgi`.
 
-Every value can be changed from the environment (README, "Operations").
+Every value can be changed from the environment (docs/operations.md).
 """
 
 import logging

@@ -1,6 +1,6 @@
 """Settings for Signalement, read from the environment with safe defaults.
 
-Every knob an operator may turn is listed in the README's Configuration section.
+Every knob an operator may turn is listed in docs/configuration.md.
 """
 
 import ipaddress
@@ -116,7 +116,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_guid",
     # Staff accounts: two-factor authentication (TOTP and recovery codes) and the
-    # failed-login lockout (README, "Moderators").
+    # failed-login lockout (docs/readers-and-moderators.md).
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -467,7 +467,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # files under PROMETHEUS_MULTIPROC_DIR, an environment variable read by
 # prometheus-client itself: one directory per machine, on tmpfs, shared by every
 # process of the machine. A machine without a web process serves them with
-# `manage.py metrics_server` (README, "Operations").
+# `manage.py metrics_server` (docs/operations.md, "Metrics").
 
 # --- Staff accounts: failed logins and two-factor authentication --------------
 # django-axes counts failed logins (a wrong password, or a wrong code at the staff

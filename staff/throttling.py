@@ -3,7 +3,7 @@ locked-out attempt gets.
 
 The address axes counts and stores is a keyed pseudonym of the client's address,
 never the address itself: staff addresses are personal data, kept no more than
-readers' are (README, "Privacy"). axes' column is an IP address field (`inet` on
+readers' are (docs/anti-gaming.md, "Privacy"). axes' column is an IP address field (`inet` on
 PostgreSQL), so the pseudonym is written as one: an IPv6 address in the private
 fd00::/8 range, whose other 120 bits are an HMAC-SHA256 of the address under
 IP_HASH_KEY (or a key derived from SECRET_KEY). Equal addresses get equal

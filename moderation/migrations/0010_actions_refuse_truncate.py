@@ -10,8 +10,8 @@ runs after each transactional test, empties every table with one TRUNCATE. The p
 flush command (moderation/management/commands/flush.py) sets `signalement.audit_log_wipe`
 to 'on' for its session around Django's; nothing else sets it. Whoever can run SQL as the
 table's owner can still set it, disable the trigger or drop the table: this guards against
-mistakes, and tamper-proofing is a database role that does not own the table (README,
-"Architecture").
+mistakes, and tamper-proofing is a database role that does not own the table
+(docs/architecture.md).
 """
 
 from django.db import migrations
