@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from articles.api import NO_SUCH_PAGE, id_path_parameter
 from articles.models import Image
 from articles.serializers import DetailSerializer
-from moderation import selectors, services, submission
+from moderation import rules, selectors, services, submission
 from moderation.messages import REPORT_THANKS, report_throttled
-from moderation.models import ImageCase, Report, ReportOutcome
+from moderation.models import ImageCase, ReportOutcome
 from moderation.permissions import (
     DECIDE_CASES,
     VIEW_ACTIONS,
@@ -249,15 +249,12 @@ class CaseDetailApi(ModeratorApi):
             },
             "reporters": selectors.reporter_profiles(
                 reporter_keys=[report.reporter_key for report in reports],
-                staff_keys=[report.reporter_key for report in reports if _is_active_staff(report)],
+                staff_keys=[
+                    report.reporter_key for report in reports if rules.is_active_staff(report.user)
+                ],
             ),
         }
         return Response(CaseDetailSerializer(case, context=context).data)
-
-
-def _is_active_staff(report: Report) -> bool:
-    # As services.report_create weighs a signed-in reporter.
-    return report.user is not None and report.user.is_staff and report.user.is_active
 
 
 class CaseDecisionApi(ModeratorApi):
