@@ -11,7 +11,7 @@ def row_statements() -> list[tuple[str, str]]:
             INSERT INTO articles_image
                 (id, article_id, position, caption, credit, original, width, height, format,
                  byte_size, sha256, phash, visibility, created_at, status, processed_at,
-                 thumbnail, rendition, thumbnail_webp, rendition_webp)
+                 processing_attempts, thumbnail, rendition, thumbnail_webp, rendition_webp)
             SELECT image_id, article_id, position,
                    (%(captions)s::text[])[1 + floor(random() * %(n_captions)s)::int] || ', '
                      || (%(places)s::text[])[1 + floor(random() * %(n_places)s)::int],
@@ -22,7 +22,7 @@ def row_statements() -> list[tuple[str, str]]:
                    ('x' || substr(md5('phash-' || image_id), 1, 16))::bit(64)::bigint,
                    CASE WHEN state IN ('auto_blocked', 'blocked') THEN 'blocked'
                         ELSE 'visible' END,
-                   published_at, 'ready', published_at,
+                   published_at, 'ready', published_at, 1,
                    'renditions/bench/' || image_id || '/thumbnail.jpg',
                    'renditions/bench/' || image_id || '/rendition.jpg',
                    'renditions/bench/' || image_id || '/thumbnail_webp.webp',
