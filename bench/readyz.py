@@ -3,7 +3,7 @@ under the same 50 calls (the floor), in the same run.
 
     .venv/bin/python bench/readyz.py [--callers 50 --rounds 5]
 
-A private stack (bench/harness.py): a fresh PostgreSQL database `signalement_bench_readyz`
+A private stack (bench/harness/): a fresh PostgreSQL database `signalement_bench_readyz`
 on the server of DATABASE_URL, Redis databases 9 (broker) and 8 (rate limits), a Celery
 worker, and gunicorn with 2 workers of 4 threads each, as production runs it
 (deploy/gunicorn.conf.py: gthread, GUNICORN_THREADS=4; the harness asks for sync workers,

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/report_throughput.py [--requests 4000 --threads 16]
 
-A private stack (bench/harness.py): a fresh PostgreSQL database `signalement_bench_http`
+A private stack (bench/harness/): a fresh PostgreSQL database `signalement_bench_http`
 on the server of DATABASE_URL, gunicorn with 2 sync workers, Redis databases 5 (broker)
 and 4 (rate limits), and a Celery worker as in production. The same load generator
 (`--threads` threads, each request from a new simulated reader: its own cookie jar, its own

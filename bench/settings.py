@@ -2,7 +2,7 @@
 
 gunicorn and the Celery worker of a bench run with DJANGO_SETTINGS_MODULE=bench.settings;
 nothing else differs from production's settings, which still come from the environment
-(bench/harness.py sets it).
+(bench/harness/stack.py sets it).
 """
 
 from newsroom.settings import *  # noqa: F403

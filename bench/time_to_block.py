@@ -3,7 +3,7 @@ media URL answering 404, with a real worker; beside a no-op task's round trip.
 
     .venv/bin/python bench/time_to_block.py [--images 200]
 
-A private stack (bench/harness.py): a fresh PostgreSQL database `signalement_bench_block`
+A private stack (bench/harness/): a fresh PostgreSQL database `signalement_bench_block`
 on the server of DATABASE_URL, gunicorn with 2 sync workers, Redis databases 7 (broker)
 and 6 (rate limits), a Celery worker as in production (prefork, one child, prefetch 1,
 acks_late) that also loads `bench.tasks`. Each image is ready and visible, with real

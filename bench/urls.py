@@ -2,7 +2,7 @@
 
 The floor is a bare Django view behind the same middleware (sessions, locale, CSRF, auth)
 and on the same gunicorn, PostgreSQL and connection settings as the app: it reads the JSON
-body and inserts one row into `bench_floor` (a table bench/harness.py creates), in
+body and inserts one row into `bench_floor` (a table bench/harness/stack.py creates), in
 autocommit, then answers a small JSON 201. What an endpoint costs beyond it is its own work.
 """
 
