@@ -5,6 +5,8 @@
 #   make test      lint, OpenAPI schema check, pytest on PostgreSQL (with the browser tests
 #                  and a real nginx in front of the live server),
 #                  pytest -m portable on SQLite
+#   make test-fast the tests that need no service (rules, parsers, forms, hashing, settings),
+#                  with nothing running, in about a minute; make test stays the whole truth
 #   make lint      ruff check + ruff format --check
 #   make format    ruff check --fix + ruff format
 #   make bench     benchmarks (bench/), one after the other, each printing its JSON figures
@@ -36,7 +38,7 @@ TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) THROTTLE_REDIS_URL=$(TEST_THROTTLE_REDIS
 # PYTEST_ARGS narrowed the selection, an error otherwise.
 PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)
 
-.PHONY: help venv messages run test lint format bench soak
+.PHONY: help venv messages run test test-fast lint format bench soak
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -73,6 +75,14 @@ test: venv messages
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)
 	DATABASE_URL=$(PORTABLE_DATABASE_URL) $(TEST_ENV) pytest -m portable $(PYTEST_ARGS) \
 	    || [[ $$? == $(PORTABLE_OK_RC) ]]
+
+# tests/conftest.py marks "fast" every test that asks for no database, Redis, worker or
+# browser. The URLs point nowhere, so that a test reaching a service fails here instead of
+# passing because one happens to run.
+test-fast: venv messages
+	DATABASE_URL=sqlite:///var/nowhere/test-fast.sqlite3 REDIS_URL=redis://127.0.0.1:1/0 \
+	    THROTTLE_REDIS_URL=redis://127.0.0.1:1/1 SECRET_KEY=test-secret-key DEBUG=0 HTTPS=0 \
+	    pytest -m fast -p no:cacheprovider $(PYTEST_ARGS)
 
 # The server and credentials only: each bench creates and drops a database of its own
 # (its name contains "bench"). Of Redis, the host and port: each HTTP bench takes two

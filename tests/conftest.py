@@ -23,9 +23,11 @@ def broker_failures_forgotten():
 
 
 @pytest.fixture(autouse=True)
-def rate_limits_reset():
+def rate_limits_reset(request):
     # Counters, or a limiter paused by a failure, left by one test must not refuse or let
-    # through the next test's reports.
+    # through the next test's reports. A fast test reaches no Redis, nor may this.
+    if request.node.get_closest_marker("fast"):
+        return
     limits.limits_reset()
     limits.forget_failures()
 
@@ -70,3 +72,26 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# Fixtures that reach PostgreSQL, Redis, a worker or a browser: a test that asks for none of
+# them (and carries none of the markers below) runs in `make test-fast` with nothing running.
+SERVICE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+        "celery_worker",
+        "moderator",
+    }
+)
+SERVICE_MARKERS = frozenset({"django_db", "redis", "worker", "e2e", "faults", "fuzz"})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        markers = {marker.name for marker in item.iter_markers()}
+        if not (SERVICE_FIXTURES & set(item.fixturenames) or SERVICE_MARKERS & markers):
+            item.add_marker(pytest.mark.fast)

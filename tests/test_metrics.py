@@ -85,6 +85,7 @@ FAILED = ("signalement_images_failed_total", {})
 # --- who may read ------------------------------------------------------------------------
 
 
+@pytest.mark.redis
 def test_an_address_in_the_allow_list_reads_every_figure_and_the_queues():
     # when Prometheus on the machine itself asks (127.0.0.1 is allowed by default)
     response = Client(REMOTE_ADDR="127.0.0.1").get("/metrics")
@@ -283,6 +284,7 @@ def test_uploads_sent_again_and_uploads_given_up_are_counted(monkeypatch):
 # --- queues ------------------------------------------------------------------------------
 
 
+@pytest.mark.redis
 def test_queue_depth_counts_the_messages_waiting_at_every_priority():
     # given a queue of its own on the test broker, with two plain messages and one
     # of high priority

@@ -18,6 +18,9 @@ from moderation.limits import report_limits_check
 from moderation.readers import Reader, reader_from_request
 from tests.factories import ImageFactory
 
+# Every test here reaches the limiter's real Redis.
+pytestmark = pytest.mark.redis
+
 READER = "reader:" + "a" * 32
 OTHER_READER = "reader:" + "b" * 32
 IP = hashlib.sha256(b"ip one").hexdigest()
