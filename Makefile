@@ -1,5 +1,5 @@
 # Signalement developer tasks. Every target works from a clean clone.
-#   make venv      .venv with Python 3.11 + requirements-dev.txt (re-installs when they change)
+#   make venv      .venv with Python 3.13, 3.12 or 3.11 + requirements-dev.txt (re-installs when they change)
 #   make messages  compile gettext catalogs (needs gettext when there are .po files)
 #   make run       SQLite + demo data + Redis, then web, worker and beat under honcho
 #   make test      lint, OpenAPI schema check, pytest on PostgreSQL (with the browser tests
