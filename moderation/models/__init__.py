@@ -1,8 +1,8 @@
 """The moderation models, one module per area; every name is importable from here.
 
-The modules are imported in the order their models were first declared: Django
-registers models in import order, and that order is what `apps.get_models()` returns
-(content types, permissions and flushes follow it).
+The modules are imported in the order their models were declared in the one module they
+came from: Django registers models in import order, which is the order of
+`apps.get_models()` and so of the content types and permissions `migrate` creates.
 """
 
 # isort: off
