@@ -1,6 +1,9 @@
 """Settings for Signalement, read from the environment with safe defaults.
 
-Every knob an operator may turn is listed in docs/configuration.md.
+Every knob an operator may turn is read here and listed in docs/configuration.md. What
+no environment variable changes and would only lengthen this page lives beside it:
+settings_apps (apps, middleware, templates, authentication), settings_api (the OpenAPI
+schema) and settings_celery (queues, routes, the beat schedule).
 """
 
 import ipaddress
@@ -8,13 +11,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django_guid.integrations import CeleryIntegration
-from kombu import Queue
 
 from newsroom.env import env_bool, env_decimal, env_int, env_list, env_str, parse_rates
 from newsroom.logs import logging_config
+from newsroom.settings_api import SPECTACULAR_SETTINGS  # noqa: F401
+from newsroom.settings_apps import (  # noqa: F401
+    AUTH_PASSWORD_VALIDATORS,
+    AUTHENTICATION_BACKENDS,
+    INSTALLED_APPS,
+    MIDDLEWARE,
+    TEMPLATES,
+)
+from newsroom.settings_celery import (  # noqa: F401
+    CELERY_TASK_QUEUES,
+    CELERY_TASK_ROUTES,
+    beat_schedule,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,76 +114,10 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
 
-INSTALLED_APPS = [
-    # django.contrib.admin, whose admin.site is the staff site: the login asks for the
-    # second factor when STAFF_REQUIRE_2FA is on (staff/sites.py).
-    "staff.apps.StaffAdminConfig",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
-    "rest_framework",
-    "rest_framework.authtoken",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "django_guid",
-    # Staff accounts: two-factor authentication (TOTP and recovery codes) and the
-    # failed-login lockout (docs/readers-and-moderators.md).
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "axes",
-    "articles",
-    "moderation",
-    "staff",
-]
-
-MIDDLEWARE = [
-    # Outermost: every answer, a redirect or an error too, carries the request id
-    # (X-Request-ID) and gets its access-log line.
-    "django_guid.middleware.guid_middleware",
-    "newsroom.logs.AccessLogMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    # Input no view can take (a NUL in the address, an admin popup's empty _to_field) is
-    # a 400 before any view runs, on the page in the reader's language.
-    "newsroom.middleware.RequestInputMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user.is_verified(): the session passed the second factor.
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns a login attempt refused by django-axes into the 429 lockout page.
-    "axes.middleware.AxesMiddleware",
-    # Innermost, so it sees the views' exceptions first: a dropped database is a 503.
-    "newsroom.middleware.DatabaseUnavailableMiddleware",
-]
-
+# INSTALLED_APPS, MIDDLEWARE, TEMPLATES and the authentication backends:
+# newsroom/settings_apps.py.
 ROOT_URLCONF = "newsroom.urls"
 WSGI_APPLICATION = "newsroom.wsgi.application"
-
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.i18n",
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
-    },
-]
 
 # Database: SQLite by default (make run), PostgreSQL in tests and production.
 DATABASES = {
@@ -186,20 +134,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# django-axes first: it refuses a locked-out account or address before any password
-# is checked (it needs the request: authenticate(request, ...)).
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
 
 # The readers' site speaks French first.
 LANGUAGE_CODE = "fr"
@@ -245,33 +179,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-}
-
-# OpenAPI at /api/schema/, Swagger UI at /api/docs/ with its assets served
-# from this site (drf-spectacular-sidecar): the site loads nothing from a CDN.
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Signalement API",
-    "DESCRIPTION": (
-        "Readers' API: articles, images, and the report of an image (anonymous allowed). "
-        "Moderators' API under /api/moderation/: the queue, a case with its reports and "
-        "audit trail, decisions, and the audit log; it needs a moderator's session or "
-        "token (`Authorization: Token <key>`)."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # Swagger UI would otherwise fetch a badge from the public validator.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-    "COMPONENT_SPLIT_REQUEST": True,
-    # One component per choice list, named after it, wherever a field uses it.
-    "ENUM_NAME_OVERRIDES": {
-        "ReasonEnum": "moderation.models.Reason",
-        "CaseStateEnum": "moderation.models.CaseState",
-        "ReportOutcomeEnum": "moderation.models.ReportOutcome",
-        "ActionKindEnum": "moderation.models.ActionKind",
-        "VisibilityEnum": "articles.models.Image.Visibility",
-    },
 }
 
 # --- Image uploads --------------------------------------------------------
@@ -382,47 +289,12 @@ IMAGE_PROCESSING_GRACE_SECONDS = env_int(
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
-CELERY_TASK_QUEUES = (Queue("moderation"), Queue("images"))
-CELERY_TASK_ROUTES = {
-    "moderation.tasks.*": {"queue": "moderation"},
-    "articles.tasks.*": {"queue": "images"},
-}
-CELERY_BEAT_SCHEDULE = {
-    "sweep-due-blocks": {
-        "task": "moderation.tasks.sweep_due_blocks",
-        "schedule": float(SWEEP_INTERVAL_SECONDS),
-        # A sweep nobody ran in time is replaced by the next one, not queued up.
-        "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
-    },
-    # Uploads left pending past IMAGE_PROCESSING_GRACE_SECONDS, sent again.
-    "requeue-stuck-images": {
-        "task": "articles.tasks.requeue_stuck_images",
-        "schedule": float(SWEEP_INTERVAL_SECONDS),
-        "options": {"expires": float(SWEEP_INTERVAL_SECONDS)},
-    },
-    # Personal data older than REPORT_PERSONAL_DATA_DAYS, every night at 03:30.
-    "purge-personal-data": {
-        "task": "moderation.tasks.purge_personal_data",
-        "schedule": crontab(hour=3, minute=30),
-        "options": {"expires": 12 * 3600.0},
-    },
-}
+# Queues and routes: newsroom/settings_celery.py.
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    sweep_interval_seconds=SWEEP_INTERVAL_SECONDS, digest_time=MODERATION_DIGEST_TIME
+)
 # Beat reads crontab entries in local time: the digest goes out at 07:00 Paris time.
 CELERY_TIMEZONE = TIME_ZONE
-if MODERATION_DIGEST_TIME:
-    try:
-        _digest_hour, _digest_minute = (int(part) for part in MODERATION_DIGEST_TIME.split(":"))
-        CELERY_BEAT_SCHEDULE["moderation-review-digest"] = {
-            "task": "moderation.tasks.send_review_digest",
-            "schedule": crontab(hour=_digest_hour, minute=_digest_minute),
-            # A digest that could not go out within 5 hours is dropped, not sent late
-            # (the next one says everything it would have said).
-            "options": {"expires": 5 * 3600.0},
-        }
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"MODERATION_DIGEST_TIME must be HH:MM or empty, got {MODERATION_DIGEST_TIME!r}"
-        ) from None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Logs -------------------------------------------------------------------
@@ -503,11 +375,6 @@ OTP_TOTP_ISSUER = "Signalement"
 # The app's key is shown once, by `manage.py staff_2fa enrol`: not in the admin (no key
 # field, no QR code page), even to superusers.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-CELERY_BEAT_SCHEDULE["purge-staff-login-records"] = {
-    "task": "staff.tasks.purge_login_records",
-    "schedule": crontab(hour=3, minute=40),
-    "options": {"expires": 12 * 3600.0},
-}
 # axes says at INFO what it does on every login and at every start; its warnings
 # (each failure, each lockout) stay, username and address masked.
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}

@@ -242,7 +242,7 @@ def test_failed_load_leaves_no_rows_nor_files(media_root: Path, monkeypatch):
             raise RuntimeError("disk full")
         return draw_image(text=text, seed_key=seed_key)
 
-    monkeypatch.setattr("articles.demo.draw_image", failing_draw)
+    monkeypatch.setattr("articles.demo.loading.draw_image", failing_draw)
 
     # When the demo is loaded
     with pytest.raises(RuntimeError):

@@ -1,0 +1,59 @@
+"""The moderators' group and the emails sent to them."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# The group whose members moderate (created by migration 0004).
+MODERATORS_GROUP = "Moderators"
+
+
+class NotificationEvent(models.TextChoices):
+    FIRST_REPORT = "first_report", _("first report")
+    AUTO_BLOCK = "auto_block", _("automatic block")
+    REVIEW_DIGEST = "review_digest", _("review digest")
+
+
+class ModeratorNotification(models.Model):
+    """One email to the moderators, claimed before it is sent.
+
+    The unique `key` names the event ("first_report:<image>:<report>",
+    "auto_block:<action>", "review_digest:<date>"): whoever inserts it first
+    sends the email, and every other delivery of the same event sends nothing.
+    A row without `sent_at` is a claim whose sending never completed (see
+    moderation.notifications).
+    """
+
+    Event = NotificationEvent
+
+    image = models.ForeignKey(
+        "articles.Image",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="moderator_notifications",
+        verbose_name=_("image"),
+    )
+    event = models.CharField(_("event"), max_length=20, choices=NotificationEvent.choices)
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("moderator notification")
+        verbose_name_plural = _("moderator notifications")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event__in=NotificationEvent.values),
+                name="moderation_notification_event_valid",
+            ),
+            # Only the digest is about no image in particular.
+            models.CheckConstraint(
+                condition=Q(event=NotificationEvent.REVIEW_DIGEST) | Q(image__isnull=False),
+                name="moderation_notification_image_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
