@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from articles.models import Image, Source
-from moderation import bans, selectors, services
+from moderation import bans, rules, selectors, services
 from moderation.models import (
     BLOCKABLE_STATES,
     BLOCKED_STATES,
@@ -478,7 +478,11 @@ class ImageCaseAdmin(ReadOnlyAdmin):
             "report": report,
             "weight": _number(report.weight),
             "uncounted": report.outcome in UNCOUNTED_OUTCOMES,
-            "reporter": _reporter_label(report),
+            "reporter": rules.reporter_label(
+                reporter_key=report.reporter_key,
+                username=report.user.get_username() if report.user is not None else None,
+                named=True,
+            ),
             "record": _record_text(profile.record),
             "current_weight": _number(profile.weight),
             "muted": profile.muted,
@@ -691,14 +695,6 @@ def _has_held_reports(case: ImageCase) -> bool:
 def _is_active_staff(report: Report) -> bool:
     # As services.report_create weighs a signed-in reporter.
     return report.user is not None and report.user.is_staff and report.user.is_active
-
-
-def _reporter_label(report: Report) -> str:
-    if report.user is not None:
-        return report.user.get_username()
-    # An anonymous reader's id: the start is enough to tell readers apart.
-    kind, _sep, key = report.reporter_key.partition(":")
-    return f"{kind} {key[:8]}" if key else report.reporter_key
 
 
 def _record_text(record: dict[str, int]) -> str:

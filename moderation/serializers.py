@@ -1,10 +1,10 @@
 from django.urls import NoReverseMatch, reverse
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from articles.models import Image
+from moderation import rules
 from moderation.models import (
     COMMENT_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -314,12 +314,6 @@ class CaseSerializer(serializers.ModelSerializer):
         return self.context["held_counts"].get(case.image_id, 0)
 
 
-def reporter_label(reporter_key: str) -> str:
-    """A stable pseudonym for a reporter: the same reader gets the same label
-    on every case, and the label reveals neither the account nor the cookie."""
-    return "r-" + salted_hmac("moderation.reporter-label", reporter_key).hexdigest()[:12]
-
-
 class ReporterRecordSerializer(serializers.Serializer):
     open = serializers.IntegerField()
     upheld = serializers.IntegerField()
@@ -361,7 +355,7 @@ class CaseReportSerializer(serializers.ModelSerializer):
         profile: ReporterProfile = self.context["reporters"][report.reporter_key]
         return ReporterSerializer(
             {
-                "label": reporter_label(report.reporter_key),
+                "label": rules.reporter_label(reporter_key=report.reporter_key),
                 "signed_in": report.user_id is not None,
                 "weight": profile.weight,
                 "muted": profile.muted,
@@ -390,7 +384,7 @@ class ActionSerializer(serializers.ModelSerializer):
         details = dict(action.details)
         # Mutes name their reporter by key in the log; the API shows no key.
         if "reporter_key" in details:
-            details["reporter"] = reporter_label(details.pop("reporter_key"))
+            details["reporter"] = rules.reporter_label(reporter_key=details.pop("reporter_key"))
         return details
 
 
