@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import F, Q
+from django.utils.crypto import salted_hmac
 
 from moderation.models import BLOCKABLE_STATES, CaseState
 
@@ -219,3 +220,26 @@ def is_active_staff(user: object | None) -> bool:
         and bool(getattr(user, "is_staff", False))
         and bool(getattr(user, "is_active", False))
     )
+
+
+# --- how a reporter is shown --------------------------------------------------------------
+
+# The salt of the pseudonyms: changing it changes every label the API has shown.
+REPORTER_LABEL_SALT = "moderation.reporter-label"
+
+
+def reporter_label(*, reporter_key: str, username: str | None = None, named: bool = False) -> str:
+    """How a reporter (an account, or an anonymous reader's key) is shown.
+
+    By default (the API, whose clients must not learn who reported): a stable pseudonym,
+    the same on every case, that reveals neither the account nor the reader's cookie; a
+    function of the key and SECRET_KEY only. `named` (the admin's case page, whose staff
+    see the keys in the reports' changelist anyway): the account's `username` when there
+    is one, else the key's kind and the start of its id, enough to tell readers apart.
+    """
+    if not named:
+        return "r-" + salted_hmac(REPORTER_LABEL_SALT, reporter_key).hexdigest()[:12]
+    if username is not None:
+        return username
+    kind, _sep, key = reporter_key.partition(":")
+    return f"{kind} {key[:8]}" if key else reporter_key

@@ -935,7 +935,7 @@ def test_policies_cannot_be_deleted(moderator_client, client, moderator):
 
 def test_case_page_lists_the_latest_reports_and_links_to_all(moderator_client, monkeypatch):
     # given a case with more reports than the page lists
-    monkeypatch.setattr("moderation.admin.CASE_PAGE_REPORTS", 2)
+    monkeypatch.setattr("moderation.admin.case_page.CASE_PAGE_REPORTS", 2)
     case = flagged_case(reports=3)
 
     # when a moderator opens it

@@ -1,0 +1,41 @@
+"""The audit log, and the moderators' notifications (an outbox operators watch)."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from moderation.admin.base import ReadOnlyAdmin
+from moderation.admin.display import image_case_link
+from moderation.models import ModerationAction, ModeratorNotification
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "case_link", "actor_display", "reason", "details"]
+    list_filter = ["action", ("actor", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["actor", "image__case"]
+    date_hierarchy = "created_at"
+    search_fields = ["reason"]
+    fields = ["created_at", "action", "image", "actor", "reason", "details"]
+    readonly_fields = fields
+
+    @admin.display(description=_("image"), ordering="image")
+    def case_link(self, action: ModerationAction) -> str:
+        return image_case_link(action.image)
+
+    @admin.display(description=_("actor"), ordering="actor")
+    def actor_display(self, action: ModerationAction) -> str:
+        return action.actor.get_username() if action.actor else _("system")
+
+
+@admin.register(ModeratorNotification)
+class ModeratorNotificationAdmin(ReadOnlyAdmin):
+    """For operators: a row without `sent_at` is an email a dead worker never sent."""
+
+    list_display = ["created_at", "event", "case_link", "sent_at"]
+    list_filter = ["event", ("sent_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["image__case"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("image"), ordering="image")
+    def case_link(self, notification: ModeratorNotification) -> str:
+        return image_case_link(notification.image)

@@ -1,0 +1,52 @@
+"""What the admin pages write out: numbers, reasons, decisions and links to cases,
+shared by the changelists and the case page."""
+
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from articles.models import Image
+from moderation.models import Reason
+from moderation.services import Decision, DecisionError
+
+DECISION_LABELS = {
+    Decision.CONFIRM: _("Confirm the block"),
+    Decision.RESTORE: _("Restore"),
+    Decision.DISMISS: _("Dismiss the reports"),
+    Decision.PROTECT: _("Protect"),
+    Decision.UNPROTECT: _("Unprotect"),
+    Decision.NOTE: _("Add a note"),
+    Decision.RELEASE: _("Count the held reports"),
+}
+
+
+def number_text(value: Decimal | int | None) -> str:
+    """A score or a weight as people write it: "5", "4,75" (in French), never "5,00"."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    places = 0 if value == value.to_integral_value() else -value.normalize().as_tuple().exponent
+    return number_format(value, decimal_pos=places)
+
+
+def reason_label(reason: str) -> str:
+    return Reason(reason).label if reason in Reason.values else reason
+
+
+def decision_error_text(error: DecisionError) -> str:
+    return str(error.args[0]) if error.args else str(error)
+
+
+def image_case_link(image: Image | None) -> str:
+    """The image, linked to its case page when it has one."""
+    if image is None:
+        return "—"
+    case = getattr(image, "case", None)
+    if case is None:
+        return str(image)
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:moderation_imagecase_change", args=[case.pk]), image
+    )
