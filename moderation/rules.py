@@ -228,18 +228,9 @@ def is_active_staff(user: object | None) -> bool:
 REPORTER_LABEL_SALT = "moderation.reporter-label"
 
 
-def reporter_label(*, reporter_key: str, username: str | None = None, named: bool = False) -> str:
-    """How a reporter (an account, or an anonymous reader's key) is shown.
-
-    By default (the API, whose clients must not learn who reported): a stable pseudonym,
-    the same on every case, that reveals neither the account nor the reader's cookie; a
-    function of the key and SECRET_KEY only. `named` (the admin's case page, whose staff
-    see the keys in the reports' changelist anyway): the account's `username` when there
-    is one, else the key's kind and the start of its id, enough to tell readers apart.
-    """
-    if not named:
-        return "r-" + salted_hmac(REPORTER_LABEL_SALT, reporter_key).hexdigest()[:12]
-    if username is not None:
-        return username
-    kind, _sep, key = reporter_key.partition(":")
-    return f"{kind} {key[:8]}" if key else reporter_key
+def reporter_label(*, reporter_key: str) -> str:
+    """How a reporter (an account, or an anonymous reader's key) is shown, in the admin, the
+    API and the audit log alike: a stable pseudonym, the same on every case, so that a
+    moderator can follow one reporter from one place to the other; it reveals neither the
+    account nor the reader's cookie (a function of the key and SECRET_KEY only)."""
+    return "r-" + salted_hmac(REPORTER_LABEL_SALT, reporter_key).hexdigest()[:12]

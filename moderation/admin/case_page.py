@@ -122,11 +122,7 @@ class CasePageMixin:
             "report": report,
             "weight": number_text(report.weight),
             "uncounted": report.outcome in UNCOUNTED_OUTCOMES,
-            "reporter": rules.reporter_label(
-                reporter_key=report.reporter_key,
-                username=report.user.get_username() if report.user is not None else None,
-                named=True,
-            ),
+            "reporter": rules.reporter_label(reporter_key=report.reporter_key),
             "record": record_text(profile.record),
             "current_weight": number_text(profile.weight),
             "muted": profile.muted,

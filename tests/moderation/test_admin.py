@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from articles.models import Image
-from moderation import selectors, services
+from moderation import rules, selectors, services
 from moderation.models import (
     ActionKind,
     CaseState,
@@ -1095,11 +1095,12 @@ def test_the_case_page_shows_each_reporters_weight_now(moderator_client, moderat
         )
         for row in page.select("tr.case-report")
     }
+    # (each reporter by the one pseudonym the API and the audit log show too)
     assert shown == {
-        "reader 00000001": ("1", "1,25"),
-        "reader 00000002": ("1", "0,75"),
-        "reader 00000003": ("1", "1,25"),
-        staff.username: ("2", "2"),
+        rules.reporter_label(reporter_key=reader_key(1)): ("1", "1,25"),
+        rules.reporter_label(reporter_key=reader_key(2)): ("1", "0,75"),
+        rules.reporter_label(reporter_key=reader_key(3)): ("1", "1,25"),
+        rules.reporter_label(reporter_key=f"user:{staff.pk}"): ("2", "2"),
     }
     expected = {
         reader_key(n): selectors.reporter_weight(reporter_key=reader_key(n)) for n in (1, 2, 3)
@@ -1151,7 +1152,9 @@ def test_muting_a_reporter_from_the_case_page(moderator_client, moderator):
     (message,) = page.select("ul.messagelist li.success")
     assert message.text == in_french("Reporter muted.")
     (row,) = [r for r in page.select("tr.case-report") if r.select(".case-reporter-muted")]
-    assert row.one("td.case-report-reporter").text.startswith("reader 00000000")
+    assert row.one("td.case-report-reporter").text.startswith(
+        rules.reporter_label(reporter_key=reader_key(0))
+    )
     assert row.one("button.case-unmute")
 
 

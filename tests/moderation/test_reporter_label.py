@@ -1,5 +1,5 @@
-"""rules.reporter_label: how a reporter is shown, named in the admin, by pseudonym in the
-API. Pure: no database."""
+"""rules.reporter_label: how a reporter is shown, by one pseudonym in the admin, the API and
+the audit log. Pure: no database."""
 
 import pytest
 from django.test import override_settings
@@ -9,46 +9,23 @@ from moderation import rules
 READER_KEY = "reader:0123456789abcdef0123456789abcdef"
 
 
-@pytest.mark.parametrize(
-    ("reporter_key", "username", "shown"),
-    [
-        # an account, by its username
-        ("user:42", "lectrice", "lectrice"),
-        # an anonymous reader, by the kind of key and the start of its id
-        (READER_KEY, None, "reader 01234567"),
-        # an id shorter than the start shown, whole
-        ("reader:abc", None, "reader abc"),
-        # an account whose user is gone, by its key like a reader
-        ("user:42", None, "user 42"),
-        # a key of no known shape, as it is
-        ("legacy-key", None, "legacy-key"),
-        ("reader:", None, "reader:"),
-    ],
-)
-def test_the_admin_names_the_reporter(reporter_key, username, shown):
-    label = rules.reporter_label(reporter_key=reporter_key, username=username, named=True)
-    assert label == shown
-
-
 @override_settings(SECRET_KEY="pinned-secret-key-for-the-label-table-0000000")
 @pytest.mark.parametrize(
-    ("reporter_key", "username", "shown"),
+    ("reporter_key", "shown"),
     [
-        # the username never enters the pseudonym: an account is its key
-        ("user:42", "lectrice", "r-e4c11d7356bc"),
-        ("user:42", None, "r-e4c11d7356bc"),
-        (READER_KEY, None, "r-82cbf3566b87"),
+        # an account is its key, never its username
+        ("user:42", "r-e4c11d7356bc"),
+        (READER_KEY, "r-82cbf3566b87"),
     ],
 )
-def test_the_api_shows_a_pseudonym_that_names_no_one(reporter_key, username, shown):
+def test_a_reporter_is_shown_by_a_pseudonym_that_names_no_one(reporter_key, shown):
     # (the labels the API has always shown under this secret key)
-    assert rules.reporter_label(reporter_key=reporter_key, username=username) == shown
+    assert rules.reporter_label(reporter_key=reporter_key) == shown
 
 
 def test_a_pseudonym_is_stable_and_tells_reporters_apart():
     # the same key, the same label (on every case); another key, another label;
-    # the username never enters it
-    first = rules.reporter_label(reporter_key="user:42", username="lectrice")
+    first = rules.reporter_label(reporter_key="user:42")
     assert first == rules.reporter_label(reporter_key="user:42")
     assert first != rules.reporter_label(reporter_key="user:43")
     assert first != rules.reporter_label(reporter_key=READER_KEY)
