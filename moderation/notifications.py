@@ -37,7 +37,6 @@ from moderation.models import (
     MODERATORS_GROUP,
     ActionKind,
     CaseState,
-    ImageCase,
     ModerationAction,
     ModeratorNotification,
     NotificationEvent,
@@ -46,6 +45,7 @@ from moderation.models import (
     ReportOutcome,
 )
 from moderation.selectors import (
+    CaseWithThreshold,
     case_list_with_threshold,
     case_queue_filter,
     case_queue_list,
@@ -122,16 +122,17 @@ def auto_block_notify(*, action_id: int) -> bool:
         .filter(pk=action_id, action=ActionKind.AUTO_BLOCK, image__isnull=False)
         .first()
     )
-    if action is None:
+    # The query asks for an image: `image is None` is for the type checker.
+    if action is None or action.image is None:
         return False
-    case = case_list_with_threshold().filter(image_id=action.image_id).first()
+    image = action.image
+    case = case_list_with_threshold().filter(image_id=image.pk).first()
     if case is None:
         return False
     recipients = _recipients_or_log(event=NotificationEvent.AUTO_BLOCK)
     if not recipients:
         return False
 
-    image = action.image
     details = action.details
     with translation.override(settings.LANGUAGE_CODE):
         subject = gettext("Image blocked automatically: %(title)s") % {
@@ -269,7 +270,7 @@ def _message(*, subject: str, body: str, recipients: list[str]) -> EmailMessage:
     )
 
 
-def _image_context(*, image: Image, case: ImageCase) -> dict:
+def _image_context(*, image: Image, case: CaseWithThreshold) -> dict[str, object]:
     return {
         "image": image,
         "article": image.article,

@@ -13,6 +13,7 @@ from moderation.selectors.cases import (
     reason_breakdown,
 )
 from moderation.selectors.policies import (
+    CaseWithThreshold,
     case_list_with_threshold,
     cases_under_policy,
     image_ids_with_expired_reports,
@@ -31,6 +32,7 @@ from moderation.selectors.reporters import (
 from moderation.selectors.stats import ModerationStats, moderation_stats
 
 __all__ = [
+    "CaseWithThreshold",
     "ModerationStats",
     "ReporterProfile",
     "ReporterStanding",

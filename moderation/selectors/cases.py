@@ -1,13 +1,18 @@
 """Reads of cases: the moderators' queue, one case, what is due for a block, the audit log."""
 
+from typing import TypeVar
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from moderation.models import ImageCase, ModerationAction, Report, ReportOutcome
 from moderation.rules import block_due_condition
-from moderation.selectors.policies import case_list_with_threshold
+from moderation.selectors.policies import CaseWithThreshold, case_list_with_threshold
+
+# A case, or a case with annotations (the queue's threshold), which filtering keeps.
+_Case = TypeVar("_Case", bound=ImageCase)
 
 
-def case_list_due_for_block() -> QuerySet[ImageCase]:
+def case_list_due_for_block() -> QuerySet[CaseWithThreshold]:
     """Cases the machine should have blocked (rules.block_due).
 
     This is what the sweeper repairs: blocks whose task message was lost, never
@@ -18,7 +23,7 @@ def case_list_due_for_block() -> QuerySet[ImageCase]:
     )
 
 
-def case_queue_list() -> QuerySet[ImageCase]:
+def case_queue_list() -> QuerySet[CaseWithThreshold]:
     """The moderators' queue: awaiting review first, then by score.
 
     Annotated with `threshold` (computed for the rows fetched only: nothing
@@ -35,14 +40,14 @@ def case_queue_list() -> QuerySet[ImageCase]:
 
 
 def case_queue_filter(
-    cases: QuerySet[ImageCase],
+    cases: QuerySet[_Case],
     *,
     state: str | None = None,
     source: str | None = None,
     reason: str | None = None,
     needs_review: bool | None = None,
     grouped: bool | None = None,
-) -> QuerySet[ImageCase]:
+) -> QuerySet[_Case]:
     """Narrow a queue by state, source slug, a reason among the case's open
     reports, whether it awaits review, and whether grouped reports hold it."""
     if state:

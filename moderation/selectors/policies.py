@@ -3,6 +3,7 @@ an annotation on cases. The rule is rules.policy_in_force; its SQL forms here sa
 the same order (the source's own, the global one, the settings)."""
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from django.conf import settings
 from django.db import connection
@@ -13,10 +14,23 @@ from articles.models import Image
 from moderation.models import ImageCase, Policy, Report, ReportOutcome
 from moderation.rules import EffectivePolicy, policy_in_force
 
+if TYPE_CHECKING:
+    # django-stubs-ext is a development requirement: the annotation is for mypy only.
+    from django_stubs_ext import WithAnnotations
+
+
+class ThresholdAnnotation(TypedDict):
+    threshold: int
+
+
+# A case annotated with the threshold of the policy in force for it.
+CaseWithThreshold: TypeAlias = "WithAnnotations[ImageCase, ThresholdAnnotation]"
+
 
 def policy_for(*, source_id: int | None) -> EffectivePolicy:
     """The policy in force for a source (rules.policy_in_force), in one query."""
-    rows = {
+    # The global policy's row has no source: its key is None.
+    rows: dict[int | None, EffectivePolicy] = {
         row["source_id"]: EffectivePolicy(
             threshold=row["threshold"], window_days=row["window_days"]
         )
@@ -73,7 +87,7 @@ def _threshold_of_case() -> Coalesce:
     )
 
 
-def case_list_with_threshold() -> QuerySet[ImageCase]:
+def case_list_with_threshold() -> QuerySet[CaseWithThreshold]:
     """Cases annotated with `threshold`, the policy in force for each."""
     return ImageCase.objects.annotate(threshold=_threshold_of_case())
 

@@ -85,7 +85,7 @@ def _times_to_review(machine_blocks: QuerySet[ModerationAction]) -> list[float]:
     ]
 
 
-def _counts_by(rows: QuerySet, field: str) -> dict[str, int]:
+def _counts_by(rows: QuerySet[Report] | QuerySet[ModerationAction], field: str) -> dict[str, int]:
     grouped = rows.order_by().values(field).annotate(n=Count("id"))
     return {row[field]: row["n"] for row in grouped}
 

@@ -5,7 +5,7 @@ services.hash_blocks'."""
 import logging
 import uuid
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
@@ -119,7 +119,7 @@ def image_unban(*, image_id: int) -> list[int]:
     return lifted
 
 
-def bans_import(*, rows: list[bans_module.BanRow], actor: AbstractBaseUser) -> list[int]:
+def bans_import(*, rows: list[bans_module.BanRow], actor: User) -> list[int]:
     """Create source='import' bans from parsed CSV rows, in one transaction with one
     ban_import action, and sweep the published images after commit.
 

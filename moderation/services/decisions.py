@@ -1,8 +1,9 @@
 """Moderators' decisions on a case: one transaction, one audit row each."""
 
 import enum
+from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
@@ -30,6 +31,9 @@ from moderation.services.cases import (
     refresh_needs_review,
 )
 
+# What a decision adds to its audit row's details (JSON).
+Details = dict[str, object]
+
 
 class Decision(enum.StrEnum):
     CONFIRM = "confirm"
@@ -42,7 +46,7 @@ class Decision(enum.StrEnum):
 
 
 def case_decide(
-    *, case_id: int, decision: Decision, actor: AbstractBaseUser, note: str = ""
+    *, case_id: int, decision: Decision, actor: User, note: str = ""
 ) -> ModerationAction:
     """Apply one moderator decision to a case: one transaction, one audit row.
 
@@ -80,7 +84,7 @@ def case_decide(
     return action
 
 
-def _confirm(*, case: ImageCase, note: str) -> dict:
+def _confirm(*, case: ImageCase, note: str) -> Details:
     if case.state == CaseState.BLOCKED:
         raise DecisionError(_("The block is already confirmed."))
     if case.protected:
@@ -90,7 +94,7 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
     upheld = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.OPEN).update(
         outcome=ReportOutcome.UPHELD
     )
-    details: dict = {"upheld_reports": upheld + held["count"]}
+    details: Details = {"upheld_reports": upheld + held["count"]}
     if case.state in BLOCKABLE_STATES:
         # Agreeing with the readers before the threshold blocks the image now.
         banned = case_block(case=case, state=CaseState.BLOCKED, now=timezone.now())
@@ -103,7 +107,7 @@ def _confirm(*, case: ImageCase, note: str) -> dict:
     return details
 
 
-def _restore(*, case: ImageCase, note: str) -> dict:
+def _restore(*, case: ImageCase, note: str) -> Details:
     if case.state not in BLOCKED_STATES:
         raise DecisionError(_("Only a blocked image can be restored."))
     # Reports a moderator upheld earlier are overturned with the block.
@@ -123,7 +127,7 @@ def _restore(*, case: ImageCase, note: str) -> dict:
     return {"dismissed_reports": dismissed, "lifted_bans": bans.image_unban(image_id=case.image_id)}
 
 
-def _dismiss(*, case: ImageCase, note: str) -> dict:
+def _dismiss(*, case: ImageCase, note: str) -> Details:
     # The held reports too: the moderator saw the whole burst.
     dismissed = Report.objects.filter(
         image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.HELD]
@@ -137,7 +141,7 @@ def _dismiss(*, case: ImageCase, note: str) -> dict:
     return {"dismissed_reports": dismissed}
 
 
-def _protect(*, case: ImageCase, note: str) -> dict:
+def _protect(*, case: ImageCase, note: str) -> Details:
     if case.protected:
         raise DecisionError(_("The image is already protected."))
     if case.state in BLOCKED_STATES:
@@ -147,7 +151,7 @@ def _protect(*, case: ImageCase, note: str) -> dict:
     return {}
 
 
-def _unprotect(*, case: ImageCase, note: str) -> dict:
+def _unprotect(*, case: ImageCase, note: str) -> Details:
     if not case.protected:
         raise DecisionError(_("The image is not protected."))
     case.protected = False
@@ -155,7 +159,7 @@ def _unprotect(*, case: ImageCase, note: str) -> dict:
     return {}
 
 
-def _release(*, case: ImageCase, note: str) -> dict:
+def _release(*, case: ImageCase, note: str) -> Details:
     """The grouped reports were genuine: count the held ones, lift the hold."""
     if case.brigade_held_at is None:
         raise DecisionError(_("No grouped reports are held on this image."))
@@ -170,7 +174,7 @@ def _release(*, case: ImageCase, note: str) -> dict:
     }
 
 
-def _count_held_reports(*, case: ImageCase, outcome: str) -> dict:
+def _count_held_reports(*, case: ImageCase, outcome: str) -> dict[str, Any]:
     """Count a case's held reports after all, as a moderator judged the burst: they
     take `outcome` and join the count and score; the hold is lifted. The caller saves."""
     held = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.HELD)
@@ -182,7 +186,7 @@ def _count_held_reports(*, case: ImageCase, outcome: str) -> dict:
     return totals
 
 
-def _note(*, case: ImageCase, note: str) -> dict:
+def _note(*, case: ImageCase, note: str) -> Details:
     if not note.strip():
         raise DecisionError(_("A note needs some text."))
     return {}

@@ -87,9 +87,9 @@ def image_check_hash_bans(*, image_id: int) -> bool:
         locked = Image.objects.select_for_update().filter(pk=image_id).first()
         if locked is None or locked.visibility == Image.Visibility.BLOCKED:
             return False
-        case, _created = ImageCase.objects.get_or_create(image_id=image_id)
+        ImageCase.objects.get_or_create(image_id=image_id)
         case = lock_case(image_id=image_id)
-        if case.protected or case.state not in (CaseState.FLAGGED,):
+        if case is None or case.protected or case.state not in (CaseState.FLAGGED,):
             return False
         previous_state = case.state
         # The match's hashes are banned already.
@@ -146,7 +146,11 @@ def hash_bans_sweep(*, ban_ids: list[int]) -> list[int]:
     sha256s = [ban[3] for ban in bans if ban[1] == BanKind.SHA256]
     if sha256s:
         candidates.update(visible.filter(sha256__in=sha256s).values_list("pk", flat=True))
-    new_index = hashing.HashIndex((ban[0], ban[2]) for ban in bans if ban[1] == BanKind.PHASH)
+    # A pHash ban always has its pHash (moderation_ban_value_of_kind): `is not None` is for
+    # the type checker, which reads the nullable column.
+    new_index = hashing.HashIndex(
+        (ban[0], ban[2]) for ban in bans if ban[1] == BanKind.PHASH and ban[2] is not None
+    )
     if len(new_index):
         last_id = 0
         while True:
@@ -161,6 +165,7 @@ def hash_bans_sweep(*, ban_ids: list[int]) -> list[int]:
             candidates.update(
                 image_id
                 for image_id, phash in chunk
-                if new_index.nearest(phash, hashing.MATCH_DISTANCE) is not None
+                if phash is not None
+                and new_index.nearest(phash, hashing.MATCH_DISTANCE) is not None
             )
     return [image_id for image_id in sorted(candidates) if image_check_hash_bans(image_id=image_id)]

@@ -1,6 +1,6 @@
 """Policies: the threshold and window of reports, globally and per source."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from moderation.models import ActionKind, ModerationAction, Policy
@@ -8,9 +8,7 @@ from moderation.selectors import cases_under_policy, policy_for
 from moderation.services.cases import refresh_needs_review
 
 
-def policy_save(
-    *, source_id: int | None, threshold: int, window_days: int, actor: AbstractBaseUser
-) -> Policy:
+def policy_save(*, source_id: int | None, threshold: int, window_days: int, actor: User) -> Policy:
     """Create or change the policy of a source (None: the global one), and log it.
 
     The sweeper applies the new policy on its next pass (a lowered threshold
@@ -19,7 +17,13 @@ def policy_save(
     if threshold < 1 or window_days < 1:
         raise ValueError("threshold and window_days must be at least 1")
     with transaction.atomic():
-        policy = Policy.objects.select_for_update().filter(source_id=source_id).first()
+        # None selects the global policy (IS NULL), which django-stubs' lookup check does
+        # not allow for a foreign key's id.
+        policy = (
+            Policy.objects.select_for_update()
+            .filter(source_id=source_id)  # type: ignore[misc]
+            .first()
+        )
         before = (
             {"threshold": policy.threshold, "window_days": policy.window_days} if policy else None
         )

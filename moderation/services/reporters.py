@@ -5,7 +5,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
@@ -25,9 +25,7 @@ from moderation.services.cases import DecisionError, case_uncount, lock_case
 logger = logging.getLogger(__name__)
 
 
-def reporter_mute(
-    *, reporter_key: str, actor: AbstractBaseUser, reason: str = ""
-) -> ModerationAction:
+def reporter_mute(*, reporter_key: str, actor: User, reason: str = "") -> ModerationAction:
     """Stop counting a reporter: their open reports leave their cases' counts and
     scores (held ones stop waiting), and their future reports are stored uncounted.
 
@@ -100,9 +98,7 @@ def mute_follow_address(*, reporter_key: str, ip_hash: str, now: datetime) -> No
     MutedAddress.objects.filter(ip_hash=ip_hash).update(last_seen_at=now)
 
 
-def reporter_unmute(
-    *, reporter_key: str, actor: AbstractBaseUser, reason: str = ""
-) -> ModerationAction:
+def reporter_unmute(*, reporter_key: str, actor: User, reason: str = "") -> ModerationAction:
     """Count a muted reporter's future reports again (the muted ones stay uncounted).
 
     Raises DecisionError when the reporter is not muted.
