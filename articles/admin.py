@@ -8,7 +8,9 @@ from newsroom.admin_inputs import InputCheckedAdmin
 
 # A publication's address typed without a scheme ("lemonde.fr") is an HTTPS one
 # (Django 6 makes that the default).
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+HTTPS_URLS: dict[type[models.Field], dict[str, object]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 # What an editor changes on an image already stored (never its original).
 IMAGE_EDITABLE_FIELDS = ("position", "caption", "credit")
 

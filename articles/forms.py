@@ -67,7 +67,8 @@ class ImageInlineFormSet(BaseInlineFormSet):
             .values_list("position", flat=True)
         )
         for form in self.forms:
-            if not form.has_changed() or self._should_delete_form(form):
+            # A private BaseFormSet method that django-stubs leaves out.
+            if not form.has_changed() or self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             position = form.cleaned_data.get("position")
             if position in unlisted:

@@ -142,7 +142,14 @@ def render_renditions(data: bytes) -> Rendered:
         "rendition_webp": _encode(article, image_format="WEBP"),
         "thumbnail_webp": _encode(thumbnail, image_format="WEBP"),
     }
-    return Rendered(format=image_format, width=width, height=height, files=files, picture=article)
+    return Rendered(
+        # open() names the format of the file it read (None is for images made in memory).
+        format=image_format,  # type: ignore[arg-type]
+        width=width,
+        height=height,
+        files=files,
+        picture=article,
+    )
 
 
 def _perceptual_hashes(picture: PILImage.Image) -> tuple[int, int] | None:

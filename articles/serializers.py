@@ -21,7 +21,9 @@ class ImageSerializer(serializers.ModelSerializer):
     metadata), never of the uploaded original. Every URL is null while the image
     is blocked or not processed yet (`status: "pending"`)."""
 
-    article = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    article: serializers.SlugRelatedField[Article] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     url = serializers.SerializerMethodField(
         help_text="The article-size rendition (JPEG, at most 1024 px a side); null when "
         "blocked or pending."
@@ -76,7 +78,8 @@ class ImageSerializer(serializers.ModelSerializer):
 
 
 class ArticleListSerializer(serializers.ModelSerializer):
-    source = SourceSerializer(read_only=True)
+    # A field named like Field.source, the attribute DRF's stubs type as str | None.
+    source = SourceSerializer(read_only=True)  # type: ignore[assignment]
     url = serializers.HyperlinkedIdentityField(view_name="api-article-detail", lookup_field="slug")
 
     class Meta:

@@ -5,6 +5,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -66,7 +67,7 @@ MEDIA_HEADERS = {
 
 
 @require_safe
-def media(request: HttpRequest, path: str) -> HttpResponse:
+def media(request: HttpRequest, path: str) -> HttpResponseBase:
     """Serve a rendition of a visible, processed image; 404 for anything else.
 
     404 (not 410) for a blocked image's files, its original, a pending image's
@@ -79,6 +80,7 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     """
     # Normalise first, so "a/../b/x.jpg" is looked up (and served) as "b/x.jpg".
     name = posixpath.normpath(path).lstrip("/")
+    response: HttpResponseBase
     if name.startswith("..") or not image_file_is_public(name=name):
         response = HttpResponse(status=404, content_type="text/plain; charset=utf-8")
     elif settings.MEDIA_ACCEL_REDIRECT_PREFIX:
@@ -86,7 +88,7 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
         response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT_PREFIX + quote(name)
     else:
         try:
-            response = serve(request, name, document_root=settings.MEDIA_ROOT)
+            response = serve(request, name, document_root=str(settings.MEDIA_ROOT))
         except Http404:
             response = HttpResponse(status=404, content_type="text/plain; charset=utf-8")
     for header, value in MEDIA_HEADERS.items():

@@ -22,6 +22,7 @@ from moderation.permissions import (
     VIEW_CASES,
     VIEW_REPORTS,
     IsModerator,
+    acting_moderator,
 )
 from moderation.readers import reader_from_request
 from moderation.serializers import (
@@ -196,6 +197,7 @@ class CaseListApi(ModeratorApi):
         if ordering:
             cases = cases.order_by(*_case_order_by(ordering))
         page = self.paginate_queryset(cases)
+        assert page is not None  # None is for a view without a pagination_class
         # One query for the reasons of the whole page, and one for the held
         # reports of its held cases (none when no case is held: an empty IN).
         reasons = selectors.reason_breakdown(image_ids=[case.image_id for case in page])
@@ -290,7 +292,7 @@ class CaseDecisionApi(ModeratorApi):
             action = services.case_decide(
                 case_id=case_id,
                 decision=services.Decision(serializer.validated_data["action"]),
-                actor=request.user,
+                actor=acting_moderator(request),
                 note=serializer.validated_data["note"],
             )
         except ImageCase.DoesNotExist:
@@ -336,7 +338,7 @@ class ReporterMuteBaseApi(ModeratorApi):
         try:
             action = service(
                 reporter_key=serializer.validated_data["reporter_key"],
-                actor=request.user,
+                actor=acting_moderator(request),
                 reason=serializer.validated_data["reason"],
             )
         except services.DecisionError as error:

@@ -19,6 +19,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from django.utils.translation import gettext as _
 
@@ -41,10 +42,14 @@ def phash_index() -> HashIndex:
         cached = _cached
     if cached is not None and cached[0] == token:
         return cached[1]
+    # A pHash ban has its pHash (moderation_ban_value_of_kind): the column alone is nullable.
     index = HashIndex(
-        BlockedHash.objects.filter(kind=BanKind.PHASH, lifted_at__isnull=True)
-        .order_by("id")
-        .values_list("id", "phash")
+        cast(
+            Iterable[tuple[int, int]],
+            BlockedHash.objects.filter(kind=BanKind.PHASH, lifted_at__isnull=True)
+            .order_by("id")
+            .values_list("id", "phash"),
+        )
     )
     with _lock:
         _cached = (token, index)
@@ -61,7 +66,8 @@ def forget_index() -> None:
 # --- CSV ------------------------------------------------------------------------------
 
 CSV_HEADER = ["kind", "value", "label", "created_at"]
-LABEL_MAX_LENGTH = BlockedHash._meta.get_field("label").max_length
+# A CharField's max_length is set (Field types it as optional).
+LABEL_MAX_LENGTH = cast(int, BlockedHash._meta.get_field("label").max_length)
 _HEX16 = re.compile(r"^(0x)?[0-9a-f]{16}$")
 _SIGNED = re.compile(r"^-?[0-9]{1,20}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

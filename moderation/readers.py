@@ -251,6 +251,7 @@ def parse_ip(text: str) -> IPAddress | None:
         text = text.split(":", 1)[0]
     # A zone ("fe80::1%eth0") names the server's interface, not the client.
     text = text.split("%", 1)[0]
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
     try:
         address = ipaddress.ip_address(text)
     except ValueError:

@@ -5,7 +5,7 @@ is counted by its reason, the same on both paths; the adapters only say it in th
 own medium (a JSON answer, a page)."""
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpResponse
 
@@ -60,7 +60,10 @@ def report_submit(
         raise
 
 
-def report_answered(response: HttpResponse, *, reader: Reader) -> HttpResponse:
+_Response = TypeVar("_Response", bound=HttpResponse)
+
+
+def report_answered(response: _Response, *, reader: Reader) -> _Response:
     """The answer to a recorded report carries a new reader's cookie, so that their next
     report is known as theirs."""
     remember_reader(response, reader)

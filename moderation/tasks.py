@@ -1,9 +1,18 @@
 """Celery adapters: take ids, call a service. Every task is idempotent, which
 is what makes acks_late and redelivery safe."""
 
+from typing import TypedDict
+
 from celery import shared_task
 
 from moderation import notifications, services
+
+
+# shared_task's retry options, as a dict its overloads can check.
+class _RetryOptions(TypedDict):
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    max_retries: int
 
 
 @shared_task(name="moderation.tasks.auto_block", acks_late=True)
@@ -21,7 +30,7 @@ def sweep_due_blocks() -> int:
 # moderation.notifications), which is what makes acks_late and the retries safe.
 # A send that fails gives its claim back and is retried: OSError covers the
 # mail server being unreachable, timing out or refusing (SMTPException).
-_MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": 30, "max_retries": 5}
+_MAIL_RETRY: _RetryOptions = {"autoretry_for": (OSError,), "retry_backoff": 30, "max_retries": 5}
 
 
 @shared_task(name="moderation.tasks.notify_first_report", acks_late=True, **_MAIL_RETRY)

@@ -74,7 +74,8 @@ class SharedCheck:
                     self._condition.wait_for(lambda: not self._running)
                 finally:
                     self.waiting -= 1
-                if self._runs != runs:
+                # (None if forget() came meanwhile: then this caller runs the checks.)
+                if self._runs != runs and self._result is not None:
                     return self._result, self._clock() - self._ended_at
         result = None
         try:

@@ -44,6 +44,7 @@ class DatabaseUnavailableMiddleware:
             request.path,
             exc_info=exception,
         )
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse(
                 {"detail": _("The service is briefly unavailable. Try again in a few seconds.")},

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Q
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -15,7 +15,7 @@ def two_factor_required() -> bool:
     return settings.STAFF_REQUIRE_2FA
 
 
-def session_passes_two_factor(user: AbstractBaseUser | AnonymousUser) -> bool:
+def session_passes_two_factor(user: User | AnonymousUser) -> bool:
     """False only for a staff member whose session has not given the second factor
     while STAFF_REQUIRE_2FA is on.
 

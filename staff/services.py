@@ -90,7 +90,7 @@ def staff_recovery_codes_issue(*, user: AbstractBaseUser) -> list[str]:
 
 def _recovery_codes_create(*, user: AbstractBaseUser) -> list[str]:
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
-    codes = set()
+    codes: set[str] = set()
     while len(codes) < RECOVERY_CODE_COUNT:
         codes.add(StaticToken.random_token())
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)

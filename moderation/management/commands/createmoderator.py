@@ -44,10 +44,9 @@ class Command(BaseCommand):
             ) from None
 
         User = get_user_model()
-        user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
-        created = user is None
-        if created:
-            user = User(**{User.USERNAME_FIELD: username})
+        existing = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+        created = existing is None
+        user = User(**{User.USERNAME_FIELD: username}) if existing is None else existing
 
         generated = None
         if password is not None:
