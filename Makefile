@@ -7,7 +7,8 @@
 #                  pytest -m portable on SQLite
 #   make test-fast the tests that need no service (rules, parsers, forms, hashing, settings),
 #                  with nothing running, in about a minute; make test stays the whole truth
-#   make lint      ruff check + ruff format --check
+#   make lint      ruff check + ruff format --check + mypy (pyproject.toml: the project,
+#                  the moderation services, selectors and rules strict)
 #   make format    ruff check --fix + ruff format
 #   make bench     benchmarks (bench/), one after the other, each printing its JSON figures
 #                  against a floor measured in the same run: admin_queue, report_throughput,
@@ -34,6 +35,8 @@ PORTABLE_DATABASE_URL := sqlite:///var/test-portable.sqlite3
 PYTEST_ARGS ?=
 TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) THROTTLE_REDIS_URL=$(TEST_THROTTLE_REDIS_URL) \
     SECRET_KEY=test-secret-key DEBUG=0 HTTPS=0
+# mypy's Django plugin imports the settings, which want a SECRET_KEY when DEBUG is off.
+MYPY := SECRET_KEY=mypy-not-a-secret mypy
 # pytest exits 5 when nothing is selected: fine for the portable run when
 # PYTEST_ARGS narrowed the selection, an error otherwise.
 PORTABLE_OK_RC := $(if $(strip $(PYTEST_ARGS)),5,0)
@@ -70,6 +73,7 @@ test: venv messages
 	@scripts/ensure-nginx
 	ruff check .
 	ruff format --check .
+	$(MYPY)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) \
 	    python manage.py spectacular --lang en --validate --fail-on-warn --file /dev/null
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) pytest $(PYTEST_ARGS)
@@ -113,6 +117,7 @@ soak: venv messages
 lint: venv
 	ruff check .
 	ruff format --check .
+	$(MYPY)
 
 format: venv
 	ruff check --fix .
