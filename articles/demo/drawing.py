@@ -86,7 +86,9 @@ def _draw_caption_band(*, canvas: PILImage.Image, text: str) -> None:
     canvas.alpha_composite(overlay)
 
 
-def _wrap(*, text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+def _wrap(
+    *, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int
+) -> list[str]:
     lines: list[str] = []
     for word in text.split():
         candidate = f"{lines[-1]} {word}" if lines else word

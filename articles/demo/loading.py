@@ -4,7 +4,7 @@ storage."""
 import hashlib
 import io
 from dataclasses import dataclass
-from typing import TextIO
+from io import TextIOBase
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -44,7 +44,7 @@ class DemoSummary:
         )
 
 
-def load_demo(*, stdout: TextIO | None = None) -> DemoSummary:
+def load_demo(*, stdout: TextIOBase | None = None) -> DemoSummary:
     """Create what is missing of the demo content; existing rows and files are kept."""
     specs = plan_demo(parse_seed(read_seed()))
     summary = DemoSummary()
@@ -82,7 +82,7 @@ def load_demo(*, stdout: TextIO | None = None) -> DemoSummary:
 
 
 def _get_or_create_source(
-    *, spec: SourceSpec, summary: DemoSummary, stdout: TextIO | None
+    *, spec: SourceSpec, summary: DemoSummary, stdout: TextIOBase | None
 ) -> Source:
     source, created = Source.objects.get_or_create(
         slug=spec.slug,
@@ -97,7 +97,7 @@ def _get_or_create_source(
 
 
 def _get_or_create_article(
-    *, spec: ArticleSpec, source: Source, summary: DemoSummary, stdout: TextIO | None
+    *, spec: ArticleSpec, source: Source, summary: DemoSummary, stdout: TextIOBase | None
 ) -> Article:
     article, created = Article.objects.get_or_create(
         slug=spec.slug,
@@ -149,11 +149,12 @@ def _create_missing_images(
             ContentFile(data),
             save=False,
         )
-        written.append(image.original.name)
+        # save() has just named the file (django-stubs types a FieldFile's name as optional).
+        written.append(image.original.name)  # type: ignore[arg-type]
         image.save()
         summary.images_created += 1
 
 
-def _say(*, stdout: TextIO | None, message: str) -> None:
+def _say(*, stdout: TextIOBase | None, message: str) -> None:
     if stdout is not None:
         stdout.write(f"{message}\n")

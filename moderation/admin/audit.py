@@ -1,11 +1,17 @@
 """The audit log, and the moderators' notifications (an outbox operators watch)."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from moderation.admin.base import ReadOnlyAdmin
 from moderation.admin.display import image_case_link
 from moderation.models import ModerationAction, ModeratorNotification
+
+if TYPE_CHECKING:
+    # django-stubs-ext is a development requirement: the annotations are for mypy only.
+    from django_stubs_ext import StrOrPromise
 
 
 @admin.register(ModerationAction)
@@ -15,15 +21,14 @@ class ModerationActionAdmin(ReadOnlyAdmin):
     list_select_related = ["actor", "image__case"]
     date_hierarchy = "created_at"
     search_fields = ["reason"]
-    fields = ["created_at", "action", "image", "actor", "reason", "details"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "action", "image", "actor", "reason", "details")
 
     @admin.display(description=_("image"), ordering="image")
     def case_link(self, action: ModerationAction) -> str:
         return image_case_link(action.image)
 
     @admin.display(description=_("actor"), ordering="actor")
-    def actor_display(self, action: ModerationAction) -> str:
+    def actor_display(self, action: ModerationAction) -> "StrOrPromise":
         return action.actor.get_username() if action.actor else _("system")
 
 

@@ -11,6 +11,7 @@ from moderation import bans, services
 from moderation.admin.base import ReadOnlyAdmin
 from moderation.admin.display import image_case_link
 from moderation.models import BlockedHash
+from moderation.permissions import acting_moderator
 
 # Bigger than any hash list a moderator uploads by hand (a million sha256 lines is ~70 MB).
 BAN_IMPORT_MAX_BYTES = 20 * 1024 * 1024
@@ -101,7 +102,7 @@ class BlockedHashAdmin(ReadOnlyAdmin):
                     if not line_errors and not rows:
                         form.add_error("file", _("The file holds no bans."))
                     elif not line_errors:
-                        created = services.bans_import(rows=rows, actor=request.user)
+                        created = services.bans_import(rows=rows, actor=acting_moderator(request))
                         self.message_user(
                             request,
                             _("%(created)d ban(s) imported, %(skipped)d already in force.")

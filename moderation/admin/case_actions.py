@@ -9,12 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from moderation import services
+from moderation.admin.base import CaseAdminMixinBase
 from moderation.admin.display import DECISION_LABELS, decision_error_text
 from moderation.models import ImageCase
+from moderation.permissions import acting_moderator
 from moderation.services import Decision, DecisionError
 
 
-class CaseActionsMixin:
+class CaseActionsMixin(CaseAdminMixinBase):
     """ImageCaseAdmin's actions, each case decided on its own through services.case_decide
     (one audit row each); refusals are reported by reason."""
 
@@ -23,7 +25,9 @@ class CaseActionsMixin:
         refused: dict[str, list[int]] = defaultdict(list)
         for case_id in queryset.values_list("pk", flat=True):
             try:
-                services.case_decide(case_id=case_id, decision=decision, actor=request.user)
+                services.case_decide(
+                    case_id=case_id, decision=decision, actor=acting_moderator(request)
+                )
             except ImageCase.DoesNotExist:
                 refused[str(_("The case no longer exists."))].append(case_id)
             except DecisionError as error:

@@ -1,5 +1,7 @@
 """What the queue's columns and the case page's fields show of a case."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -9,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from articles.models import Image
 from moderation.admin.display import number_text, reason_label
 from moderation.models import BLOCKED_STATES, ImageCase, ReportOutcome
+
+if TYPE_CHECKING:
+    # django-stubs-ext is a development requirement: the annotations are for mypy only.
+    from django_stubs_ext import StrOrPromise
 
 THUMBNAIL_BOX = (96, 72)
 LARGE_BOX = (720, 540)
@@ -51,7 +57,7 @@ class CaseQueueColumnsMixin:
 
     @admin.display(description=_("state"), ordering="state")
     def state_display(self, case: ImageCase) -> str:
-        badges = []
+        badges: list[StrOrPromise] = []
         if getattr(case, "needs_review", False):
             badges.append(_("needs review"))
         if case.protected:

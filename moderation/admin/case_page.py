@@ -2,12 +2,15 @@
 and the audit trail (the context of the case's change form)."""
 
 import json
+from typing import Any
 
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.db.models.options import Options
 from django.http import HttpRequest
 from django.urls import reverse
 
 from moderation import rules, selectors
+from moderation.admin.base import CaseAdminMixinBase
 from moderation.admin.display import DECISION_LABELS, number_text
 from moderation.admin.forms import MUTE_REASON_MAX_LENGTH
 from moderation.models import BLOCKABLE_STATES, NOTE_MAX_LENGTH, ImageCase, Report, ReportOutcome
@@ -35,7 +38,7 @@ def record_text(record: dict[str, int]) -> str:
     return " · ".join(parts) or "—"
 
 
-class CasePageMixin:
+class CasePageMixin(CaseAdminMixinBase):
     """Adds the reports, decisions and audit trail to ImageCaseAdmin's change form."""
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -57,7 +60,7 @@ class CasePageMixin:
                 report.reporter_key for report in reports if rules.is_active_staff(report.user)
             ],
         )
-        preserved = {
+        preserved: dict[str, Options[Any] | str] = {
             "preserved_filters": self.get_preserved_filters(request),
             "opts": self.opts,
         }
@@ -81,7 +84,10 @@ class CasePageMixin:
             ]
         actions = list(case.image.moderation_actions.all())
         for action in actions:
-            action.details_text = json.dumps(action.details, ensure_ascii=False, sort_keys=True)
+            # For the template only: the details as one line of JSON.
+            action.details_text = json.dumps(  # type: ignore[attr-defined]
+                action.details, ensure_ascii=False, sort_keys=True
+            )
         return {
             "case_reports_total": len(all_reports),
             "case_reports_all_url": (

@@ -2,24 +2,32 @@
 unmuting a report's reporter. Each view checks who asks and calls one service."""
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
 from articles.models import Image
 from moderation import selectors, services
+from moderation.admin.base import CaseAdminMixinBase
 from moderation.admin.display import DECISION_LABELS, decision_error_text
 from moderation.admin.forms import MuteReasonForm, NoteForm
 from moderation.models import ImageCase, ModerationAction, Report
+from moderation.permissions import acting_moderator
 from moderation.services import Decision, DecisionError
 
+if TYPE_CHECKING:
+    # django-stubs-ext is a development requirement: the annotation is for mypy only.
+    from django_stubs_ext import StrOrPromise
 
-class CaseViewsMixin:
+
+class CaseViewsMixin(CaseAdminMixinBase):
     """ImageCaseAdmin's views besides the changelist and the change form."""
 
     def get_urls(self):
@@ -49,7 +57,7 @@ class CaseViewsMixin:
             *super().get_urls(),
         ]
 
-    def image_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+    def image_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
         """The case's image, blocked or not, for staff who may see the queue.
 
         The public media view answers 404 for a blocked file; moderators still
@@ -81,12 +89,12 @@ class CaseViewsMixin:
         change_url = self._change_url(request, object_id)
         form = NoteForm(request.POST)
         if not form.is_valid():
-            messages.error(request, form.errors["note"][0])
+            messages.error(request, str(form.errors["note"][0]))
             return HttpResponseRedirect(change_url)
         note = form.cleaned_data["note"]
         try:
             services.case_decide(
-                case_id=object_id, decision=decision, actor=request.user, note=note
+                case_id=object_id, decision=decision, actor=acting_moderator(request), note=note
             )
         except ImageCase.DoesNotExist:
             raise Http404 from None
@@ -116,7 +124,7 @@ class CaseViewsMixin:
         object_id: int,
         report_id: int,
         service: Callable[..., ModerationAction],
-        done: str,
+        done: "StrOrPromise",
     ) -> HttpResponse:
         if not self.has_decide_permission(request):
             raise PermissionDenied
@@ -130,11 +138,11 @@ class CaseViewsMixin:
         change_url = self._change_url(request, object_id)
         form = MuteReasonForm(request.POST)
         if not form.is_valid():
-            messages.error(request, form.errors["reason"][0])
+            messages.error(request, str(form.errors["reason"][0]))
             return HttpResponseRedirect(change_url)
         reason = form.cleaned_data["reason"]
         try:
-            service(reporter_key=reporter_key, actor=request.user, reason=reason)
+            service(reporter_key=reporter_key, actor=acting_moderator(request), reason=reason)
         except DecisionError as error:
             messages.error(request, decision_error_text(error))
         else:

@@ -7,10 +7,9 @@ writes one audit row. The class is assembled from mixins by role: columns and fi
 queue's actions (case_actions).
 """
 
-from collections.abc import Iterable
-
 from django.contrib import admin
 from django.db.models import QuerySet
+from django.db.models.expressions import Combinable
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -104,7 +103,8 @@ class ImageCaseAdmin(
         ),
     ]
     # State changes only through decisions: nothing on the case page is a form field.
-    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+    # Each entry of these fieldsets is one field name, never a row of several.
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]  # type: ignore[misc]
     change_form_template = "admin/moderation/imagecase/change_form.html"
 
     # --- permissions: read-only (ReadOnlyAdmin), plus deciding
@@ -117,7 +117,7 @@ class ImageCaseAdmin(
     def get_queryset(self, request: HttpRequest) -> QuerySet[ImageCase]:
         return selectors.case_queue_list()
 
-    def get_ordering(self, request: HttpRequest) -> Iterable[str]:
+    def get_ordering(self, request: HttpRequest) -> list[str | Combinable]:
         # The changelist re-applies an ordering of its own: keep the selector's
         # (awaiting review first, then by score).
         return list(selectors.case_queue_list().query.order_by)

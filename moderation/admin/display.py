@@ -2,6 +2,7 @@
 shared by the changelists and the case page."""
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 from django.utils.formats import number_format
@@ -11,6 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from articles.models import Image
 from moderation.models import Reason
 from moderation.services import Decision, DecisionError
+
+if TYPE_CHECKING:
+    # django-stubs-ext is a development requirement: the annotations are for mypy only.
+    from django_stubs_ext import StrOrPromise
 
 DECISION_LABELS = {
     Decision.CONFIRM: _("Confirm the block"),
@@ -28,11 +33,14 @@ def number_text(value: Decimal | int | None) -> str:
     if value is None:
         return "—"
     value = Decimal(value)
-    places = 0 if value == value.to_integral_value() else -value.normalize().as_tuple().exponent
+    # int(): a finite number's exponent is one (the letters are NaN's and infinity's).
+    places = (
+        0 if value == value.to_integral_value() else -int(value.normalize().as_tuple().exponent)
+    )
     return number_format(value, decimal_pos=places)
 
 
-def reason_label(reason: str) -> str:
+def reason_label(reason: str) -> "StrOrPromise":
     return Reason(reason).label if reason in Reason.values else reason
 
 

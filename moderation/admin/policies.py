@@ -3,6 +3,7 @@ from django.http import HttpRequest
 
 from moderation import services
 from moderation.models import Policy
+from moderation.permissions import acting_moderator
 from newsroom.admin_inputs import InputCheckedAdmin
 
 
@@ -26,7 +27,7 @@ class PolicyAdmin(InputCheckedAdmin):
             source_id=obj.source_id,
             threshold=obj.threshold,
             window_days=obj.window_days,
-            actor=request.user,
+            actor=acting_moderator(request),
         )
         obj.pk = saved.pk
         obj.updated_at = saved.updated_at

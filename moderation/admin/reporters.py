@@ -10,7 +10,7 @@ from moderation import services
 from moderation.admin.base import ReadOnlyAdmin
 from moderation.admin.display import decision_error_text, image_case_link, number_text
 from moderation.models import Report, ReporterMute
-from moderation.permissions import DECIDE_CASES
+from moderation.permissions import DECIDE_CASES, acting_moderator
 from moderation.services import DecisionError
 
 
@@ -48,8 +48,7 @@ class ReporterMuteAdmin(ReadOnlyAdmin):
     list_select_related = ["muted_by"]
     search_fields = ["reporter_key", "reason"]
     date_hierarchy = "created_at"
-    fields = ["reporter_key", "muted_by", "reason", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("reporter_key", "muted_by", "reason", "created_at")
     actions = ["unmute"]
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
@@ -62,7 +61,7 @@ class ReporterMuteAdmin(ReadOnlyAdmin):
         refused = []
         for reporter_key in queryset.values_list("reporter_key", flat=True):
             try:
-                services.reporter_unmute(reporter_key=reporter_key, actor=request.user)
+                services.reporter_unmute(reporter_key=reporter_key, actor=acting_moderator(request))
             except DecisionError as error:
                 # Unmuted meanwhile by someone else.
                 refused.append(f"{reporter_key}: {decision_error_text(error)}")

@@ -106,7 +106,8 @@ class BlockedHash(models.Model):
     @property
     def value_text(self) -> str:
         """The value as exchanged: 16 hex digits (unsigned) for a pHash, 64 for a sha256."""
-        if self.kind == BanKind.PHASH:
+        # A pHash ban has its pHash (moderation_ban_value_of_kind).
+        if self.kind == BanKind.PHASH and self.phash is not None:
             return f"{self.phash & ((1 << 64) - 1):016x}"
         return self.sha256 or ""
 

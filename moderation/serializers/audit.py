@@ -1,5 +1,6 @@
 """The audit log: its filters, and its rows."""
 
+from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,7 +26,9 @@ class ActionSerializer(serializers.ModelSerializer):
     """One row of the audit log; `actor` is null for the system, `image` for an
     action on no image (a policy, a reporter)."""
 
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     details = serializers.SerializerMethodField(
         help_text="The action's figures. A reporter is named by their pseudonym "
         "(`reporter`), as cases show them, never by their key."

@@ -1,5 +1,6 @@
 """The moderation queue: its filters, a case, and a case with its reports and audit trail."""
 
+from django.contrib.auth.models import User
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -29,7 +30,10 @@ class CaseQueueFilterSerializer(serializers.Serializer):
     then by score."""
 
     state = serializers.ChoiceField(choices=CaseState.choices, required=False)
-    source = serializers.SlugField(max_length=200, required=False, help_text="A source's slug.")
+    # Named like Field.source, an attribute DRF's stubs type as str | None.
+    source = serializers.SlugField(  # type: ignore[assignment]
+        max_length=200, required=False, help_text="A source's slug."
+    )
     reason = serializers.ChoiceField(
         choices=Reason.choices, required=False, help_text="A reason among the open reports."
     )
@@ -104,11 +108,13 @@ class CaseSerializer(serializers.ModelSerializer):
 
     image = CaseImageSerializer(source="*", read_only=True)
     article = CaseArticleSerializer(source="image.article", read_only=True)
-    source = CaseSourceSerializer(source="image.article.source", read_only=True)
+    source = CaseSourceSerializer(  # type: ignore[assignment]  # named like Field.source
+        source="image.article.source", read_only=True
+    )
     needs_review = serializers.BooleanField(read_only=True)
     threshold = serializers.IntegerField(read_only=True)
     reasons = serializers.SerializerMethodField(help_text="Open reports per reason.")
-    reviewed_by = serializers.SlugRelatedField(
+    reviewed_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     score = number_field(

@@ -1,6 +1,9 @@
 """What the API's serializers share: the schema of a 400 answer, and scores and weights
 as JSON numbers."""
 
+from typing import cast
+
+from django.db.models import DecimalField, Model
 from rest_framework import serializers
 
 
@@ -23,12 +26,13 @@ def field_errors_serializer(
     return type(name, (serializers.Serializer,), attrs)
 
 
-def number_field(*, like: tuple[type, str], **kwargs) -> serializers.DecimalField:
+def number_field(*, like: tuple[type[Model], str], **kwargs) -> serializers.DecimalField:
     """A score or a weight (multiples of 0.25) as a JSON number, not a string, with
     the digits of the model field `like` names: (model, field name)."""
     model, name = like
+    field = cast(DecimalField, model._meta.get_field(name))
     return serializers.DecimalField(
-        max_digits=model._meta.get_field(name).max_digits,
+        max_digits=field.max_digits,
         decimal_places=2,
         coerce_to_string=False,
         read_only=True,

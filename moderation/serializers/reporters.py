@@ -66,7 +66,9 @@ class ReporterRecordSerializer(serializers.Serializer):
 
 
 class ReporterSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="A stable pseudonym, the same across cases.")
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label
+        help_text="A stable pseudonym, the same across cases."
+    )
     signed_in = serializers.BooleanField()
     weight = number_field(
         like=(Report, "weight"), help_text="What this reporter's next report would weigh."
