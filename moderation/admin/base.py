@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from newsroom.admin_inputs import InputCheckedAdmin
+from common.admin_inputs import InputCheckedAdmin
 
 
 class ReadOnlyAdmin(InputCheckedAdmin):

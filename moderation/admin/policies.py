@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from common.admin_inputs import InputCheckedAdmin
 from moderation import services
 from moderation.models import Policy
-from newsroom.admin_inputs import InputCheckedAdmin
 
 
 @admin.register(Policy)
