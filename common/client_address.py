@@ -1,10 +1,17 @@
-"""The client's address, read behind exactly TRUSTED_PROXY_COUNT proxies: the address
-the readers' one-person rule (moderation/readers.py), the staff sign-in lockout and
-/metrics all go by.
+"""The client's address: read behind exactly TRUSTED_PROXY_COUNT proxies, and grouped as
+one subscriber holds addresses. The readers' one-person rule (moderation/readers.py), the
+staff sign-in lockout (staff/throttling.py) and /metrics all go by it.
 
-Only the reading is here. What one person's address is (an IPv6 /64, the IPv4 client
-behind a transition address) is moderation's rule, and what an unreadable address means
-is for the caller to say.
+What "one address" means is the subscriber, not the socket (person_address):
+- IPv4 is the address itself, however it was written: dotted, zero-padded, hex,
+  octal or a single number (read as inet_aton reads them: a leading 0 is octal),
+  mapped into IPv6 (::ffff:a.b.c.d), or carried by an IPv6 transition address
+  (IPv4-compatible ::a.b.c.d, 6to4 2002::/16, NAT64 64:ff9b::/96, Teredo).
+- IPv6 is the /64: a subscriber holds at least one, and picks any address in it.
+- An address that cannot be read is one shared "unknown" address; what that means (and
+  whether to warn) is for the caller to say.
+Wider networks, as one subscriber or operator may hold them: an IPv4 /24, an IPv6 /48
+(network_address).
 """
 
 import ipaddress
@@ -16,6 +23,14 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Why an address could not be read, as read_client_address says it.
 UNREADABLE_CAUSES = ("missing", "unparsable", "proxy_chain")
+# One person's address: an IPv4 address, an IPv6 /64.
+PERSON_PREFIX = {4: 32, 6: 64}
+# The networks one subscriber or operator typically holds: an IPv4 /24, an IPv6 /48.
+NETWORK_PREFIX = {4: 24, 6: 48}
+# What every unreadable address is grouped as: no address is written this way.
+_UNKNOWN = "unknown"
+# Well-known NAT64 prefix (RFC 6052): the last 32 bits are the IPv4 client.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def client_ip(request: HttpRequest) -> IPAddress | None:
@@ -51,6 +66,48 @@ def read_client_address(request: HttpRequest) -> tuple[IPAddress | None, str]:
         return None, "missing"
     address = parse_ip(candidate)
     return address, "" if address is not None else "unparsable"
+
+
+def person_address(address: IPAddress | None) -> str:
+    """What one person's address is, as text: an IPv4 address (also when carried by an
+    IPv6 transition address), an IPv6 /64, or "unknown" for every unreadable address."""
+    return _block_of(address, PERSON_PREFIX)
+
+
+def network_address(address: IPAddress | None) -> str:
+    """The wider network one subscriber or operator may hold, as text: an IPv4 /24, an
+    IPv6 /48 (an IPv4 address carried by a transition address counts as IPv4), or
+    "unknown" for every unreadable address."""
+    return _block_of(address, NETWORK_PREFIX)
+
+
+def _block_of(address: IPAddress | None, prefixes: dict[int, int]) -> str:
+    if address is None:
+        return _UNKNOWN
+    address = _embedded_ipv4(address) or address
+    network = ipaddress.ip_network(f"{address}/{prefixes[address.version]}", strict=False)
+    # An IPv4 person is written as the bare address: the hash an address had before
+    # IPv6 /64s were grouped stays the same.
+    return address.compressed if network.num_addresses == 1 else network.compressed
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 client an IPv6 transition address stands for, if any: whoever holds the
+    IPv4 address holds every such IPv6 address (a 6to4 /48, say), so they are one."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    as_int = int(address)
+    if address in _NAT64 or (as_int >> 32 == 0 and as_int > 1):
+        # NAT64's well-known prefix, and the deprecated IPv4-compatible ::a.b.c.d
+        # (but :: and ::1, which are not IPv4 clients).
+        return ipaddress.IPv4Address(as_int & 0xFFFFFFFF)
+    return None
 
 
 def parse_ip(text: str) -> IPAddress | None:

@@ -9,23 +9,16 @@ the client's address (common/client_address.py: behind exactly TRUSTED_PROXY_COU
 proxies), never kept: only keyed hashes (HMAC-SHA256) reach the database, the limiter
 or the logs.
 
-What "one address" means is the subscriber, not the socket:
-- IPv4 is the address itself, however it was written: dotted, zero-padded, hex,
-  octal or a single number (read as inet_aton reads them: a leading 0 is octal),
-  mapped into IPv6 (::ffff:a.b.c.d), or carried by an IPv6 transition address
-  (IPv4-compatible ::a.b.c.d, 6to4 2002::/16, NAT64 64:ff9b::/96, Teredo).
-- IPv6 is the /64: a subscriber holds at least one, and picks any address in it.
-- An address that cannot be read (none, garbage, fewer X-Forwarded-For entries than
-  trusted proxies) is one shared "unknown" address: such readers are one person per
-  image and share one rate limit, and the operator is told the proxy settings are
-  wrong (a metric and a warning line).
-Bursts group wider networks, as one subscriber or operator may hold them: an IPv4 /24,
-an IPv6 /48 (NETWORK_PREFIX).
+"One address" is the subscriber's, not the socket's (common/client_address.py: an
+IPv4 address in any spelling, an IPv6 /64); bursts group wider networks (an IPv4 /24,
+an IPv6 /48). An address that cannot be read (none, garbage, fewer X-Forwarded-For
+entries than trusted proxies) is one shared "unknown" address: such readers are one
+person per image and share one rate limit, and the operator is told the proxy settings
+are wrong (a metric and a warning line).
 """
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import threading
 import time
@@ -36,21 +29,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
-from common.client_address import IPAddress, read_client_address
+from common.client_address import (
+    IPAddress,
+    network_address,
+    person_address,
+    read_client_address,
+)
 from moderation import metrics
 from moderation.reporter_keys import ReporterKey, is_reader_id, new_reader_id
 
 logger = logging.getLogger(__name__)
 
 _COOKIE_SALT = "signalement.reader"
-# One person's address: an IPv4 address, an IPv6 /64.
-PERSON_PREFIX = {4: 32, 6: 64}
-# The networks one subscriber or operator typically holds: an IPv4 /24, an IPv6 /48.
-NETWORK_PREFIX = {4: 24, 6: 48}
-# What unreadable addresses hash from: no address is written this way.
-_UNKNOWN = "unknown"
-# Well-known NAT64 prefix (RFC 6052): the last 32 bits are the IPv4 client.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # One warning line per process and per this many seconds, however many requests.
 UNREADABLE_WARNING_INTERVAL_SECONDS = 60
 
@@ -105,48 +95,14 @@ def remember_reader(response: HttpResponse, reader: Reader) -> None:
 
 
 def ip_hash(address: IPAddress | None) -> str:
-    """The keyed hash standing in for one person's address (person_address)."""
+    """The keyed hash standing in for one person's address (common.client_address's
+    person_address)."""
     return _keyed_hash(f"ip:{person_address(address)}")
 
 
-def person_address(address: IPAddress | None) -> str:
-    """What one person's address is, as text: an IPv4 address (also when carried by an
-    IPv6 transition address), an IPv6 /64, or "unknown" for every unreadable address."""
-    return _block_of(address, PERSON_PREFIX)
-
-
 def network_hash(address: IPAddress | None) -> str:
-    """The keyed hash of the address's wider network (NETWORK_PREFIX), as bursts group them."""
-    return _keyed_hash(f"net:{_block_of(address, NETWORK_PREFIX)}")
-
-
-def _block_of(address: IPAddress | None, prefixes: dict[int, int]) -> str:
-    if address is None:
-        return _UNKNOWN
-    address = _embedded_ipv4(address) or address
-    network = ipaddress.ip_network(f"{address}/{prefixes[address.version]}", strict=False)
-    # An IPv4 person is written as the bare address: the hash an address had before
-    # IPv6 /64s were grouped stays the same.
-    return address.compressed if network.num_addresses == 1 else network.compressed
-
-
-def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 client an IPv6 transition address stands for, if any: whoever holds the
-    IPv4 address holds every such IPv6 address (a 6to4 /48, say), so they are one."""
-    if isinstance(address, ipaddress.IPv4Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    as_int = int(address)
-    if address in _NAT64 or (as_int >> 32 == 0 and as_int > 1):
-        # NAT64's well-known prefix, and the deprecated IPv4-compatible ::a.b.c.d
-        # (but :: and ::1, which are not IPv4 clients).
-        return ipaddress.IPv4Address(as_int & 0xFFFFFFFF)
-    return None
+    """The keyed hash of the address's wider network (network_address), as bursts group them."""
+    return _keyed_hash(f"net:{network_address(address)}")
 
 
 _unreadable_lock = threading.Lock()

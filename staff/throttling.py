@@ -22,8 +22,7 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
-from common.client_address import client_ip
-from moderation.readers import person_address
+from common.client_address import client_ip, person_address
 
 _PSEUDONYM_SALT = "signalement.staff-login-address"
 _PRIVATE_PREFIX = b"\xfd"
