@@ -13,6 +13,7 @@ call, so they cannot import the tasks' modules.
 """
 
 import logging
+import threading
 
 from celery import Task, current_app
 from django.conf import settings
@@ -22,6 +23,8 @@ from common.breaker import Breaker
 logger = logging.getLogger(__name__)
 
 BROKER_BREAKER = Breaker(retry_after=lambda: settings.BROKER_RETRY_AFTER_SECONDS)
+
+_discovery_lock = threading.Lock()
 
 
 def enqueue(*, task_name: str, argument: int | list[int], if_lost: str) -> bool:
@@ -61,7 +64,11 @@ def forget_failures() -> None:
 
 def _registered_task(name: str) -> Task:
     # A worker has discovered every app's tasks module at start; a web process has not
-    # until it sends its first message: the same discovery, then.
+    # until it sends its first message: the same discovery, then. Under a lock: Celery's
+    # discovery returns at once, having found nothing, to a thread that calls it while
+    # another thread's call is still importing.
     if name not in current_app.tasks:
-        current_app.autodiscover_tasks(force=True)
+        with _discovery_lock:
+            if name not in current_app.tasks:
+                current_app.autodiscover_tasks(force=True)
     return current_app.tasks[name]
