@@ -7,8 +7,9 @@
 #                  pytest -m portable on SQLite
 #   make test-fast the tests that need no service (rules, parsers, forms, hashing, settings),
 #                  with nothing running, in about a minute; make test stays the whole truth
-#   make lint      ruff check + ruff format --check + mypy (pyproject.toml: the project,
-#                  the moderation services, selectors and rules strict)
+#   make lint      ruff check + ruff format --check + lint-imports (dependencies point one way)
+#                  + mypy (pyproject.toml: the project, the moderation services, selectors
+#                  and rules strict)
 #   make format    ruff check --fix + ruff format
 #   make bench     benchmarks (bench/), one after the other, each printing its JSON figures
 #                  against a floor measured in the same run: admin_queue, report_throughput,
@@ -73,6 +74,7 @@ test: venv messages
 	@scripts/ensure-nginx
 	ruff check .
 	ruff format --check .
+	lint-imports --no-logo
 	$(MYPY)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_ENV) \
 	    python manage.py spectacular --lang en --validate --fail-on-warn --file /dev/null
@@ -117,6 +119,7 @@ soak: venv messages
 lint: venv
 	ruff check .
 	ruff format --check .
+	lint-imports --no-logo
 	$(MYPY)
 
 format: venv

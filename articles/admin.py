@@ -4,7 +4,7 @@ from django.db import models
 from articles import services
 from articles.forms import ImageForm, ImageInlineFormSet
 from articles.models import Article, Image, Source
-from newsroom.admin_inputs import InputCheckedAdmin
+from common.admin_inputs import InputCheckedAdmin
 
 # A publication's address typed without a scheme ("lemonde.fr") is an HTTPS one
 # (Django 6 makes that the default).

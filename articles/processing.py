@@ -25,6 +25,7 @@ from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
 
+from articles import hooks
 from articles.models import Image
 from articles.validators import ACCEPTED_FORMATS
 
@@ -152,16 +153,6 @@ def render_renditions(data: bytes) -> Rendered:
     )
 
 
-def _perceptual_hashes(picture: PILImage.Image) -> tuple[int, int] | None:
-    """The moderation app's perceptual hashes (the picture's and its mirror's), once it
-    provides them."""
-    try:
-        from moderation.hashing import perceptual_hashes
-    except ImportError:
-        return None
-    return perceptual_hashes(picture)
-
-
 def _delete_files(names: list[str]) -> None:
     for name in names:
         try:
@@ -185,7 +176,7 @@ def process_image(*, image_id: int) -> bool:
 
     # The Pillow work happens outside any transaction: no row is locked for it.
     rendered = render_renditions(data)
-    phashes = _perceptual_hashes(rendered.picture)
+    phashes = hooks.perceptual_hashes(rendered.picture)
 
     # One random directory per run: the names reveal nothing of the original's,
     # and two runs never write over each other's files.
@@ -232,22 +223,14 @@ def process_image(*, image_id: int) -> bool:
         locked.status = Image.Status.READY
         locked.processed_at = timezone.now()
         locked.save(update_fields=update_fields)
-        # Checked in the transaction that makes the image ready, so a banned upload
-        # is never shown, not even for a moment.
-        _check_hash_bans(image_id=image_id)
+        # Told in the transaction that makes the image ready (moderation checks its hash
+        # bans there), so a banned upload is never shown, not even for a moment.
+        hooks.image_ready(image_id=image_id)
         # The replaced set goes only once the new one is committed.
         transaction.on_commit(lambda: _delete_files(old_names))
     # And again after the commit: a ban committed while this transaction was open is
     # swept against committed images only, so the sweep could miss this image while
     # the check above missed the ban. Checked after too, one of the two sees it. Cheap:
     # one indexed query and a lookup in this worker's index; a no-op once blocked.
-    _check_hash_bans(image_id=image_id)
+    hooks.image_ready(image_id=image_id)
     return True
-
-
-def _check_hash_bans(*, image_id: int) -> None:
-    """Block the image if it matches a banned hash (moderation's service)."""
-    # Imported here: moderation.services imports this module.
-    from moderation.services import image_check_hash_bans
-
-    image_check_hash_bans(image_id=image_id)

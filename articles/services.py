@@ -17,7 +17,7 @@ from articles import metrics
 from articles.models import Article, Image
 from articles.selectors import image_list_stuck
 from articles.validators import ValidatedImage
-from newsroom.publishing import enqueue
+from common.publishing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,9 @@ def _enqueue_processing(
     *,
     if_lost: str = "the image stays pending until the stuck-image sweep sends it again",
 ) -> bool:
-    # Imported here: the tasks module imports processing, which imports models.
-    from articles import tasks
-
-    # The upload is saved and answered all the same.
-    return enqueue(task=tasks.process_image, argument=image_id, if_lost=if_lost)
+    # Named, not imported: the tasks import the services. The upload is saved and
+    # answered all the same.
+    return enqueue(task_name="articles.tasks.process_image", argument=image_id, if_lost=if_lost)
 
 
 def image_create(

@@ -28,7 +28,8 @@ winning its quota back. An address that cannot be read ("") is one shared addres
 Failing open: a report must be answered and saved even when Redis is down, as when the
 broker is. An unreachable limiter allows the attempt and logs that the limits are not
 enforced; then this process leaves Redis alone for BROKER_RETRY_AFTER_SECONDS so that each
-request does not pay the connect timeout (the same pause as newsroom/publishing.py).
+request does not pay the connect timeout (the same breaker as the broker's,
+common/breaker.py).
 
 Only the reporter key ("user:<id>", "reader:<32 hex>") and the keyed hash of the IP go
 into Redis keys, never an address. EXPIRE ... NX needs Redis 7.0 or later. The counters
@@ -40,11 +41,11 @@ import logging
 import math
 import re
 import threading
-import time
 
 import redis
 from django.conf import settings
 
+from common.breaker import Breaker
 from moderation.readers import Reader
 from moderation.reporter_keys import ReporterKey
 
@@ -58,7 +59,7 @@ _UNKNOWN_ADDRESS = "unknown"
 _lock = threading.Lock()
 _client: redis.Redis | None = None
 _client_url: str | None = None
-_failed_at: float | None = None
+_breaker = Breaker(retry_after=lambda: settings.BROKER_RETRY_AFTER_SECONDS)
 
 
 def report_limits_check(*, reader: Reader) -> int | None:
@@ -74,7 +75,7 @@ def report_limits_check(*, reader: Reader) -> int | None:
         # Not echoed: it might be the raw address that must never be kept.
         raise ValueError("ip_hash must be the 64-hex keyed hash of the address, or ''")
     windows = _limits_by_window()
-    if not windows or _paused():
+    if not windows or _breaker.is_open():
         return None
     scopes = [f"ip:{reader.ip_hash or _UNKNOWN_ADDRESS}"]
     if reader.new_reader_id is None:
@@ -84,9 +85,7 @@ def report_limits_check(*, reader: Reader) -> int | None:
 
 def forget_failures() -> None:
     """Try Redis again at the next attempt (tests, and after a known repair)."""
-    global _failed_at
-    with _lock:
-        _failed_at = None
+    _breaker.reset()
 
 
 def limits_reset() -> None:
@@ -133,7 +132,7 @@ def _count(*, scopes: list[str], windows: dict[int, int]) -> int | None:
     except redis.RedisError as error:
         _fail(error)
         return None
-    _recover()
+    _breaker.succeeded()
     waits = [
         _retry_after(ttl_ms=replies[3 * index + 2], seconds=seconds)
         for index, (_key, limit, seconds) in enumerate(counters)
@@ -167,18 +166,8 @@ def _redis() -> redis.Redis:
         return _client
 
 
-def _paused() -> bool:
-    with _lock:
-        failed_at = _failed_at
-    return (
-        failed_at is not None and time.monotonic() - failed_at < settings.BROKER_RETRY_AFTER_SECONDS
-    )
-
-
 def _fail(error: redis.RedisError) -> None:
-    global _failed_at
-    with _lock:
-        _failed_at = time.monotonic()
+    _breaker.failed()
     # One line per failure, not per request: the attempts of the pause that follows pass
     # unlimited and unlogged, and this line says for how long.
     logger.error(
@@ -186,11 +175,5 @@ def _fail(error: redis.RedisError) -> None:
         "next try in %s s",
         type(error).__name__,
         error,
-        settings.BROKER_RETRY_AFTER_SECONDS,
+        _breaker.retry_after(),
     )
-
-
-def _recover() -> None:
-    global _failed_at
-    with _lock:
-        _failed_at = None

@@ -11,10 +11,11 @@ from datetime import datetime
 from django.utils import timezone
 from prometheus_client import Counter, Histogram
 
+from common.client_address import UNREADABLE_CAUSES
+
 REFUSAL_REASONS = ("throttled", "invalid", "not_found", "already_blocked")
 BLOCK_KINDS = ("auto", "moderator", "hash")
 RECEIVED_OUTCOMES = ("open", "held", "muted")
-UNREADABLE_CAUSES = ("missing", "unparsable", "proxy_chain")
 
 REPORTS_RECEIVED = Counter(
     "signalement_reports_received",

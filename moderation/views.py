@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods
 
 from articles.models import Image
 from articles.selectors import image_shown_get
+from common.api_errors import body_too_large_message
 from moderation import metrics, submission
 from moderation.forms import ReportForm
 from moderation.messages import report_throttled
 from moderation.readers import reader_from_request
-from newsroom.api_errors import body_too_large_message
 
 
 def _body_size_checked(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -30,11 +30,9 @@ from prometheus_client.registry import Collector
 
 # Imported for its side effect: the counters exist, at 0, in every answer.
 import moderation.metrics  # noqa: F401
-from moderation.readers import client_ip
+from common.client_address import IPAddress, client_ip
 
 logger = logging.getLogger(__name__)
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Kombu's Redis transport keeps a queue's messages of priority p > 0 in a list
 # named queue + SEP + p; priority 0 is the queue's own name.

@@ -173,8 +173,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["newsroom.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "newsroom.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "common.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -275,7 +275,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # After a failed publish, a process stops trying the broker for this long
-# (newsroom/publishing.py): each try against a dead Redis costs seconds.
+# (common/publishing.py): each try against a dead Redis costs seconds.
 BROKER_RETRY_AFTER_SECONDS = env_int("BROKER_RETRY_AFTER_SECONDS", 10, minimum=0)
 # An upload still pending this long after its processing was last sent or
 # started (its message lost, its worker killed) is sent again by beat's sweep
@@ -324,7 +324,7 @@ READYZ_CACHE_SECONDS = env_int("READYZ_CACHE_SECONDS", 2, minimum=0)
 
 # --- Metrics (Prometheus) -----------------------------------------------------
 # /metrics answers the addresses in METRICS_ALLOWED_NETWORKS (the client address
-# as readers.client_ip sees it, behind TRUSTED_PROXY_COUNT proxies) and, from
+# as common.client_address.client_ip reads it, behind TRUSTED_PROXY_COUNT proxies) and, from
 # anywhere, a request with `Authorization: Bearer <METRICS_TOKEN>` when it is set.
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 for _network in METRICS_ALLOWED_NETWORKS:

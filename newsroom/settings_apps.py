@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "articles",
     "moderation",
     "staff",
+    # The project shell, as an app only for its project-wide management command
+    # (metrics_server): no models, templates or tasks.
+    "newsroom",
 ]
 
 MIDDLEWARE = [

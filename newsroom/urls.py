@@ -5,11 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from articles import api as articles_api
 from articles import views as articles_views
+from common.admin_inputs import check_inputs_of_every_model_admin
+from common.api_errors import NotFoundApi
 from moderation import api as moderation_api
 from moderation import views as moderation_views
 from newsroom import health, metrics
-from newsroom.admin_inputs import check_inputs_of_every_model_admin
-from newsroom.api_errors import NotFoundApi
 
 api_patterns = [
     path("api/articles/", articles_api.ArticleListApi.as_view(), name="api-article-list"),
@@ -91,7 +91,7 @@ health_patterns = [
 ]
 
 # The lists and actions of other apps' ModelAdmins refuse what they cannot take, as the
-# project's do (newsroom/admin_inputs.py).
+# project's do (common/admin_inputs.py).
 check_inputs_of_every_model_admin(admin.site)
 
 urlpatterns = [

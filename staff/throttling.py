@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
-from moderation.readers import client_ip, person_address
+from common.client_address import client_ip, person_address
 
 _PSEUDONYM_SALT = "signalement.staff-login-address"
 _PRIVATE_PREFIX = b"\xfd"
@@ -30,7 +30,7 @@ _PRIVATE_PREFIX = b"\xfd"
 
 def login_address(request: HttpRequest) -> str:
     """AXES_CLIENT_IP_CALLABLE: the pseudonym of the address the project trusts
-    (moderation.readers.client_ip, behind TRUSTED_PROXY_COUNT proxies), grouped as the
+    (common.client_address.client_ip, behind TRUSTED_PROXY_COUNT proxies), grouped as the
     readers' one-person rule groups it: an IPv4 address in any spelling, an IPv6 /64,
     and one shared "unknown" address for every unreadable one, still counted and locked."""
     return address_pseudonym(person_address(client_ip(request)))

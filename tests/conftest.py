@@ -2,8 +2,8 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
+from common import publishing
 from moderation import limits
-from newsroom import publishing
 from newsroom.celery import app as celery_app
 from tests.factories import ModeratorFactory
 

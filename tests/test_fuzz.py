@@ -245,7 +245,7 @@ def test_every_answer_of_the_api_is_in_its_schema(
                 for parameters in known
             ]
             # Invalid path parameters too: /api/images/-1/ matches no route, and the API's
-            # JSON 404 answers it (newsroom.api_errors.NotFoundApi).
+            # JSON 404 answers it (common.api_errors.NotFoundApi).
             strategies.append(operation.as_strategy(generation_mode=mode))
             if mode is GenerationMode.POSITIVE and operation.label == UPLOAD:
                 # Random bytes are never a picture: a real one reaches the 201.

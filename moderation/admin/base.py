@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
-from newsroom.admin_inputs import InputCheckedAdmin
+from common.admin_inputs import InputCheckedAdmin
 
 
 class ReadOnlyAdmin(InputCheckedAdmin):

@@ -13,6 +13,7 @@ from django.db.models.expressions import Combinable
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from common.admin_inputs import InputCheckedChangeList
 from moderation import selectors
 from moderation.admin.base import ReadOnlyAdmin
 from moderation.admin.case_actions import CaseActionsMixin
@@ -21,7 +22,6 @@ from moderation.admin.case_page import CasePageMixin
 from moderation.admin.case_views import CaseViewsMixin
 from moderation.admin.filters import QueueFilter, ReasonFilter, SourceFilter
 from moderation.models import ImageCase
-from newsroom.admin_inputs import InputCheckedChangeList
 
 
 class CaseChangeList(InputCheckedChangeList):

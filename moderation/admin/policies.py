@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from common.admin_inputs import InputCheckedAdmin
 from moderation import services
 from moderation.models import Policy
 from moderation.permissions import acting_moderator
-from newsroom.admin_inputs import InputCheckedAdmin
 
 
 @admin.register(Policy)

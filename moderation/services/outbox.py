@@ -4,14 +4,12 @@ and each message says what becomes of its work if it is lost."""
 
 from django.db import transaction
 
-from newsroom.publishing import enqueue
+from common.publishing import enqueue
 
 
 def send(*, task_name: str, argument: int | list[int], if_lost: str) -> None:
-    # Imported here: tasks import the services.
-    from moderation import tasks
-
-    enqueue(task=getattr(tasks, task_name), argument=argument, if_lost=if_lost)
+    # Named, not imported: the tasks import the services.
+    enqueue(task_name=f"moderation.tasks.{task_name}", argument=argument, if_lost=if_lost)
 
 
 def enqueue_auto_block(*, image_id: int) -> None:

@@ -19,7 +19,7 @@ from articles import services, tasks
 from articles.models import Image
 from articles.selectors import image_list_stuck
 from articles.services import PROCESSING_MAX_ATTEMPTS, images_requeue_stuck
-from newsroom import publishing
+from common import publishing
 from newsroom.celery import app as celery_app
 from tests.factories import ImageFactory
 

@@ -54,8 +54,8 @@ def messages_sent(monkeypatch) -> list[tuple[str, int | list[int]]]:
     of reaching a broker (a test forwards the ones it needs to its own Redis)."""
     sent: list[tuple[str, int | list[int]]] = []
 
-    def enqueue(*, task, argument, if_lost) -> bool:
-        sent.append((task.name, argument))
+    def enqueue(*, task_name, argument, if_lost) -> bool:
+        sent.append((task_name, argument))
         return True
 
     monkeypatch.setattr(outbox, "enqueue", enqueue)

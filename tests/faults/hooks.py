@@ -23,7 +23,7 @@ import signal
 import time
 from pathlib import Path
 
-from articles import processing
+from articles import hooks
 from moderation.services import bans as ban_services
 
 PAUSE_DIR = os.environ.get("FAULTS_PAUSE_DIR", "")
@@ -53,18 +53,18 @@ def _image_ban_paused_once(**arguments) -> list[int]:
 
 
 # Called first inside the transaction that marks the image ready, then after it.
-_check_hash_bans = processing._check_hash_bans
+_image_ready = hooks.image_ready
 
 
-def _check_hash_bans_with_faults(*, image_id: int) -> None:
+def _image_ready_with_faults(*, image_id: int) -> None:
     if str(image_id) == POISON_IMAGE:
         os.kill(os.getpid(), signal.SIGKILL)
     if PAUSE_DIR and PAUSE_AT == "process_image":
         _pause_once()
-    _check_hash_bans(image_id=image_id)
+    _image_ready(image_id=image_id)
 
 
 if PAUSE_DIR and PAUSE_AT == "auto_block":
     ban_services.image_ban = _image_ban_paused_once
 if POISON_IMAGE or (PAUSE_DIR and PAUSE_AT == "process_image"):
-    processing._check_hash_bans = _check_hash_bans_with_faults
+    hooks.image_ready = _image_ready_with_faults

@@ -354,7 +354,7 @@ def test_the_broker_down_costs_neither_the_report_nor_the_block(
     image = ImageFactory()
 
     # when a reader reports the image (first report, and at the threshold of 1)
-    with caplog.at_level(logging.ERROR, logger="newsroom.publishing"):
+    with caplog.at_level(logging.ERROR, logger="common.publishing"):
         (receipt,) = reader_reports(committed, image, 1)
 
     # then the report is saved and answered, and the failures are logged
@@ -366,7 +366,7 @@ def test_the_broker_down_costs_neither_the_report_nor_the_block(
 
     # when the sweeper blocks it while the broker is still down
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="newsroom.publishing"):
+    with caplog.at_level(logging.ERROR, logger="common.publishing"):
         assert committed(services.sweep_due_blocks) == [image.pk]
 
     # then the block stands though its email could not be enqueued

@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from articles.models import Image
+from common.client_address import parse_ip
 from moderation import readers, services
 from moderation.models import ActionKind, ImageCase, ModerationAction, Report, ReportOutcome
 from tests.factories import ImageFactory, ModeratorFactory, PolicyFactory, UserFactory
@@ -198,10 +199,10 @@ def test_every_spelling_of_an_ipv4_address_hashes_as_that_address():
     # then each spelling is read as the address itself, never as a neighbour
     expected = readers.ip_hash(ipaddress.IPv4Address(ATTACKER_V4))
     for spelling in ATTACKER_V4_SPELLINGS:
-        assert readers.ip_hash(readers.parse_ip(spelling)) == expected, spelling
+        assert readers.ip_hash(parse_ip(spelling)) == expected, spelling
     # and a neighbour, in any spelling, is someone else
     for neighbour in ("198.51.100.8", "0xc6.0x33.0x64.0x8", "::ffff:198.51.100.6"):
-        assert readers.ip_hash(readers.parse_ip(neighbour)) != expected
+        assert readers.ip_hash(parse_ip(neighbour)) != expected
 
 
 # --- item 2: an unreadable client address is not a new person --------------------------

@@ -3,8 +3,11 @@ import logging
 import pytest
 from kombu.exceptions import OperationalError
 
+from common import publishing
 from moderation import tasks
-from newsroom import publishing
+
+AUTO_BLOCK = tasks.auto_block.name
+NOTIFY_FIRST_REPORT = tasks.notify_first_report.name
 
 
 @pytest.fixture
@@ -24,12 +27,12 @@ def dead_broker(monkeypatch):
 def test_after_a_failure_the_broker_is_not_tried_again_for_a_while(dead_broker, caplog, settings):
     # given a broker that just failed
     settings.BROKER_RETRY_AFTER_SECONDS = 60
-    with caplog.at_level(logging.ERROR, logger="newsroom.publishing"):
-        first = publishing.enqueue(task=tasks.auto_block, argument=1, if_lost="swept later")
+    with caplog.at_level(logging.ERROR, logger="common.publishing"):
+        first = publishing.enqueue(task_name=AUTO_BLOCK, argument=1, if_lost="swept later")
 
         # when more messages come within the pause
-        second = publishing.enqueue(task=tasks.auto_block, argument=2, if_lost="swept later")
-        third = publishing.enqueue(task=tasks.notify_first_report, argument=3, if_lost="no mail")
+        second = publishing.enqueue(task_name=AUTO_BLOCK, argument=2, if_lost="swept later")
+        third = publishing.enqueue(task_name=NOTIFY_FIRST_REPORT, argument=3, if_lost="no mail")
 
     # then none was sent, only the first tried the broker, and each loss is logged
     assert (first, second, third) == (False, False, False)
@@ -41,9 +44,9 @@ def test_after_a_failure_the_broker_is_not_tried_again_for_a_while(dead_broker, 
 
 def test_after_the_pause_the_broker_is_tried_again(dead_broker, settings):
     settings.BROKER_RETRY_AFTER_SECONDS = 0
-    publishing.enqueue(task=tasks.auto_block, argument=1, if_lost="swept later")
+    publishing.enqueue(task_name=AUTO_BLOCK, argument=1, if_lost="swept later")
 
-    publishing.enqueue(task=tasks.auto_block, argument=2, if_lost="swept later")
+    publishing.enqueue(task_name=AUTO_BLOCK, argument=2, if_lost="swept later")
 
     assert len(dead_broker) == 2
 
@@ -53,12 +56,12 @@ def test_a_successful_send_clears_the_failure(monkeypatch, settings):
     settings.BROKER_RETRY_AFTER_SECONDS = 0
     sent = []
     monkeypatch.setattr(tasks.auto_block, "delay", lambda *a: sent.append(a))
-    publishing._failed_at = 0.0
+    publishing.BROKER_BREAKER.failed()
 
     # when two messages are sent with a long pause configured
-    assert publishing.enqueue(task=tasks.auto_block, argument=1, if_lost="-")
+    assert publishing.enqueue(task_name=AUTO_BLOCK, argument=1, if_lost="-")
     settings.BROKER_RETRY_AFTER_SECONDS = 60
-    assert publishing.enqueue(task=tasks.auto_block, argument=2, if_lost="-")
+    assert publishing.enqueue(task_name=AUTO_BLOCK, argument=2, if_lost="-")
 
     # then both went through
     assert sent == [(1,), (2,)]

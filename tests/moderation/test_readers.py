@@ -5,7 +5,8 @@ import ipaddress
 import pytest
 from django.test import RequestFactory
 
-from moderation.readers import client_ip, ip_hash, network_hash, reader_from_request
+from common.client_address import client_ip
+from moderation.readers import ip_hash, network_hash, reader_from_request
 
 pytestmark = pytest.mark.portable
 
