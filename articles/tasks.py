@@ -9,6 +9,7 @@ stops coming back after a few.
 from celery import shared_task
 
 from articles import processing, services
+from common.task_names import former_name
 
 
 @shared_task(name="articles.tasks.process_image", acks_late=True)
@@ -18,7 +19,8 @@ def process_image(image_id: int) -> bool:
     return processing.process_image(image_id=image_id)
 
 
-@shared_task(name="articles.tasks.requeue_stuck_images", acks_late=True)
-def requeue_stuck_images() -> int:
+@shared_task(name="articles.tasks.images_requeue_stuck", acks_late=True)
+@former_name("articles.tasks.requeue_stuck_images", acks_late=True)
+def images_requeue_stuck() -> int:
     """Beat's sweep of uploads left pending; returns how many were sent again."""
     return len(services.images_requeue_stuck().requeued)

@@ -28,7 +28,7 @@ _discovery_lock = threading.Lock()
 
 
 def enqueue(*, task_name: str, argument: int | list[int], if_lost: str) -> bool:
-    """Send the task registered as `task_name` ("moderation.tasks.auto_block") with
+    """Send the task registered as `task_name` ("moderation.tasks.case_auto_block") with
     `argument` (an id, or a list of ids); never raises but for an unknown name.
 
     Returns whether the message was handed to the broker. `if_lost` tells the

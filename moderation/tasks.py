@@ -5,6 +5,7 @@ from typing import TypedDict
 
 from celery import shared_task
 
+from common.task_names import former_name
 from moderation import notifications, services
 
 
@@ -15,8 +16,9 @@ class _RetryOptions(TypedDict):
     max_retries: int
 
 
-@shared_task(name="moderation.tasks.auto_block", acks_late=True)
-def auto_block(image_id: int) -> bool:
+@shared_task(name="moderation.tasks.case_auto_block", acks_late=True)
+@former_name("moderation.tasks.auto_block", acks_late=True)
+def case_auto_block(image_id: int) -> bool:
     return services.case_auto_block(image_id=image_id, via=services.BlockVia.TASK)
 
 
@@ -33,26 +35,30 @@ def sweep_due_blocks() -> int:
 _MAIL_RETRY: _RetryOptions = {"autoretry_for": (OSError,), "retry_backoff": 30, "max_retries": 5}
 
 
-@shared_task(name="moderation.tasks.notify_first_report", acks_late=True, **_MAIL_RETRY)
-def notify_first_report(report_id: int) -> bool:
+@shared_task(name="moderation.tasks.first_report_notify", acks_late=True, **_MAIL_RETRY)
+@former_name("moderation.tasks.notify_first_report", acks_late=True, **_MAIL_RETRY)
+def first_report_notify(report_id: int) -> bool:
     return notifications.first_report_notify(report_id=report_id)
 
 
-@shared_task(name="moderation.tasks.notify_auto_block", acks_late=True, **_MAIL_RETRY)
-def notify_auto_block(action_id: int) -> bool:
+@shared_task(name="moderation.tasks.auto_block_notify", acks_late=True, **_MAIL_RETRY)
+@former_name("moderation.tasks.notify_auto_block", acks_late=True, **_MAIL_RETRY)
+def auto_block_notify(action_id: int) -> bool:
     return notifications.auto_block_notify(action_id=action_id)
 
 
-@shared_task(name="moderation.tasks.send_review_digest", acks_late=True, **_MAIL_RETRY)
-def send_review_digest() -> bool:
+@shared_task(name="moderation.tasks.review_digest_send", acks_late=True, **_MAIL_RETRY)
+@former_name("moderation.tasks.send_review_digest", acks_late=True, **_MAIL_RETRY)
+def review_digest_send() -> bool:
     return notifications.review_digest_send()
 
 
 # --- hash bans --------------------------------------------------------------------------
 
 
-@shared_task(name="moderation.tasks.sweep_hash_bans", acks_late=True)
-def sweep_hash_bans(ban_ids: list[int]) -> int:
+@shared_task(name="moderation.tasks.hash_bans_sweep", acks_late=True)
+@former_name("moderation.tasks.sweep_hash_bans", acks_late=True)
+def hash_bans_sweep(ban_ids: list[int]) -> int:
     """Block the published images matching these new bans (each block is idempotent)."""
     if not ban_ids:
         return 0
@@ -62,7 +68,8 @@ def sweep_hash_bans(ban_ids: list[int]) -> int:
 # --- privacy ----------------------------------------------------------------------------
 
 
-@shared_task(name="moderation.tasks.purge_personal_data", acks_late=True)
-def purge_personal_data() -> int:
+@shared_task(name="moderation.tasks.reports_purge_personal_data", acks_late=True)
+@former_name("moderation.tasks.purge_personal_data", acks_late=True)
+def reports_purge_personal_data() -> int:
     """Erase old reports' IP hashes and comments (a second run finds nothing left)."""
     return services.reports_purge_personal_data()

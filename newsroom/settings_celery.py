@@ -25,13 +25,13 @@ def beat_schedule(*, sweep_interval_seconds: int, digest_time: str) -> dict[str,
         },
         # Uploads left pending past IMAGE_PROCESSING_GRACE_SECONDS, sent again.
         "requeue-stuck-images": {
-            "task": "articles.tasks.requeue_stuck_images",
+            "task": "articles.tasks.images_requeue_stuck",
             "schedule": float(sweep_interval_seconds),
             "options": {"expires": float(sweep_interval_seconds)},
         },
         # Personal data older than REPORT_PERSONAL_DATA_DAYS, every night at 03:30.
         "purge-personal-data": {
-            "task": "moderation.tasks.purge_personal_data",
+            "task": "moderation.tasks.reports_purge_personal_data",
             "schedule": crontab(hour=3, minute=30),
             "options": {"expires": 12 * 3600.0},
         },
@@ -40,7 +40,7 @@ def beat_schedule(*, sweep_interval_seconds: int, digest_time: str) -> dict[str,
         try:
             digest_hour, digest_minute = (int(part) for part in digest_time.split(":"))
             schedule["moderation-review-digest"] = {
-                "task": "moderation.tasks.send_review_digest",
+                "task": "moderation.tasks.review_digest_send",
                 "schedule": crontab(hour=digest_hour, minute=digest_minute),
                 # A digest that could not go out within 5 hours is dropped, not sent late
                 # (the next one says everything it would have said).
@@ -52,7 +52,7 @@ def beat_schedule(*, sweep_interval_seconds: int, digest_time: str) -> dict[str,
             ) from None
     # axes' records older than STAFF_LOGIN_RECORDS_DAYS, every night at 03:40.
     schedule["purge-staff-login-records"] = {
-        "task": "staff.tasks.purge_login_records",
+        "task": "staff.tasks.staff_login_records_purge",
         "schedule": crontab(hour=3, minute=40),
         "options": {"expires": 12 * 3600.0},
     }

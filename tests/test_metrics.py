@@ -241,7 +241,7 @@ def test_a_block_the_sweeper_had_to_apply_is_counted_as_a_repair():
 
 @pytest.mark.django_db
 def test_a_moderators_block_and_a_hash_match_are_counted_by_kind(moderator, monkeypatch):
-    monkeypatch.setattr("moderation.tasks.sweep_hash_bans.delay", lambda ban_ids: None)
+    monkeypatch.setattr("moderation.tasks.hash_bans_sweep.delay", lambda ban_ids: None)
     data = jpeg(corpus.photo(4))
 
     with Delta(blocks("moderator"), blocks("hash"), blocks("auto")) as delta:

@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from newsroom.logs import JsonFormatter
 from staff import services
-from staff.tasks import purge_login_records
+from staff.tasks import staff_login_records_purge
 from tests.factories import ModeratorFactory, UserFactory
 from tests.html import parse
 from tests.readers import reader_address
@@ -728,8 +728,8 @@ def test_beat_purges_login_records_older_than_the_retention(
 
     # when beat's nightly task runs on a worker
     entry = settings.CELERY_BEAT_SCHEDULE["purge-staff-login-records"]
-    assert entry["task"] == purge_login_records.name
-    purge_login_records.delay()
+    assert entry["task"] == staff_login_records_purge.name
+    staff_login_records_purge.delay()
 
     # then the old records are gone and the recent ones stay
     wait_until(lambda: not AccessLog.objects.filter(username="modo").exists())

@@ -68,7 +68,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
             },
         )
         transaction.on_commit(
-            lambda: outbox.enqueue_notification(task_name="notify_auto_block", object_id=action.pk)
+            lambda: outbox.enqueue_notification(task_name="auto_block_notify", object_id=action.pk)
         )
     metrics.image_blocked(kind="auto", due_since=case.last_reported_at)
     logger.info("image %s blocked automatically (via %s)", image_id, via)

@@ -13,7 +13,7 @@ def send(*, task_name: str, argument: int | list[int], if_lost: str) -> None:
 
 
 def enqueue_auto_block(*, image_id: int) -> None:
-    send(task_name="auto_block", argument=image_id, if_lost="the sweeper will block it")
+    send(task_name="case_auto_block", argument=image_id, if_lost="the sweeper will block it")
 
 
 def enqueue_notification(*, task_name: str, object_id: int) -> None:
@@ -24,7 +24,7 @@ def enqueue_notification(*, task_name: str, object_id: int) -> None:
 def enqueue_ban_sweep_on_commit(*, ban_ids: list[int]) -> None:
     transaction.on_commit(
         lambda: send(
-            task_name="sweep_hash_bans",
+            task_name="hash_bans_sweep",
             argument=ban_ids,
             if_lost="images already published that match these bans stay visible",
         )

@@ -110,7 +110,7 @@ def report_create(
     weighs what its reporter's record says (selectors.reporter_standing); a muted
     reporter's report is stored uncounted; a report in a burst of grouped reports
     is held uncounted and holds the automatic block for a moderator. When the
-    report brings the case to its threshold, `moderation.tasks.auto_block` is
+    report brings the case to its threshold, `moderation.tasks.case_auto_block` is
     enqueued after commit.
 
     Raises Image.DoesNotExist for an unknown image.
@@ -241,7 +241,7 @@ def _report_record(
         if count == 1 and state in BLOCKABLE_STATES and not protected:
             transaction.on_commit(
                 lambda: outbox.enqueue_notification(
-                    task_name="notify_first_report", object_id=report_id
+                    task_name="first_report_notify", object_id=report_id
                 )
             )
 

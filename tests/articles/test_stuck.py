@@ -267,7 +267,7 @@ def test_the_task_does_not_process_an_upload_whose_attempts_are_used_up():
 
 def test_beat_runs_the_sweep_of_stuck_uploads_on_the_images_queue(sent):
     entry = settings.CELERY_BEAT_SCHEDULE["requeue-stuck-images"]
-    assert entry["task"] == tasks.requeue_stuck_images.name
+    assert entry["task"] == tasks.images_requeue_stuck.name
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"] == settings.SWEEP_INTERVAL_SECONDS
     # A sweep nobody ran in time is replaced by the next one.
@@ -276,7 +276,7 @@ def test_beat_runs_the_sweep_of_stuck_uploads_on_the_images_queue(sent):
 
     # and the task returns how many it sent
     stuck = [pending(age=grace() * 2) for _ in range(3)]
-    assert tasks.requeue_stuck_images.run() == 3
+    assert tasks.images_requeue_stuck.run() == 3
     assert sorted(sent) == sorted(image.pk for image in stuck)
 
 

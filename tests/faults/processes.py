@@ -29,10 +29,10 @@ from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = "/usr/bin/redis-server"
-AUTO_BLOCK = "moderation.tasks.auto_block"
+AUTO_BLOCK = "moderation.tasks.case_auto_block"
 SWEEP_DUE_BLOCKS = "moderation.tasks.sweep_due_blocks"
 PROCESS_IMAGE = "articles.tasks.process_image"
-REQUEUE_STUCK_IMAGES = "articles.tasks.requeue_stuck_images"
+REQUEUE_STUCK_IMAGES = "articles.tasks.images_requeue_stuck"
 # The test-only module a worker loads to pause inside a block (tests/faults/hooks.py).
 HOOKS = "tests.faults.hooks"
 

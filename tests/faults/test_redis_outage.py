@@ -131,7 +131,7 @@ def test_reports_survive_a_redis_crash_mid_burst_and_one_sweep_applies_every_due
     # (the last four's block messages never reached a broker: the web log says so)
     for image in late:
         assert created[image.pk] == LATE_BEFORE + LATE_AFTER
-        assert f"could not enqueue auto_block({image.pk})" in web.log()
+        assert f"could not enqueue case_auto_block({image.pk})" in web.log()
     assert "report rate limits are not enforced" in web.log()
 
     # given Redis restarted on the same port, empty: the last four images are due and

@@ -48,9 +48,9 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def sweeps(monkeypatch):
-    """The ban ids sent to sweep_hash_bans, instead of the broker."""
+    """The ban ids sent to hash_bans_sweep, instead of the broker."""
     sent = []
-    monkeypatch.setattr(tasks.sweep_hash_bans, "delay", sent.append)
+    monkeypatch.setattr(tasks.hash_bans_sweep, "delay", sent.append)
     return sent
 
 
@@ -288,8 +288,8 @@ def test_an_imported_ban_sweeps_a_published_image_that_matches(
     assert sweeps == [created]
 
     # when the sweep runs (twice, as a redelivery would)
-    assert tasks.sweep_hash_bans(created) == 1
-    assert tasks.sweep_hash_bans(created) == 0
+    assert tasks.hash_bans_sweep(created) == 1
+    assert tasks.hash_bans_sweep(created) == 0
 
     # then the copy is blocked with one hash_block action naming the ban, the other is not
     copy.refresh_from_db()

@@ -83,7 +83,7 @@ def test_reports_are_saved_while_the_broker_is_down_and_the_sweeper_blocks_later
     assert Image.objects.get(pk=image.pk).visibility == Image.Visibility.VISIBLE
     # (the first failure paused publishing, so the block's message was not even tried)
     server_log = log.read_text()
-    assert f"could not enqueue auto_block({image.pk}): the broker failed" in server_log
+    assert f"could not enqueue case_auto_block({image.pk}): the broker failed" in server_log
 
     # when the sweeper runs (as beat would, once the broker is back)
     swept = tasks.sweep_due_blocks.run()

@@ -60,7 +60,7 @@ class FakeBroker:
     after commit, and delivers it by running the task bodies in this thread, as a
     worker would."""
 
-    TASKS = ("auto_block", "notify_first_report", "notify_auto_block", "send_review_digest")
+    TASKS = ("case_auto_block", "first_report_notify", "auto_block_notify", "review_digest_send")
 
     def __init__(self, monkeypatch, capture_on_commit):
         self.messages: list[tuple[str, tuple]] = []
@@ -135,7 +135,7 @@ def test_first_report_mails_the_moderators_once_in_french(
 
     # when a reader reports it and the worker delivers the message
     (receipt,) = reader_reports(committed, image, 1, comment="Des corps visibles")
-    assert broker.names() == ["notify_first_report"]
+    assert broker.names() == ["first_report_notify"]
     # (in whatever language the request that led here was in)
     with translation.override("en"):
         assert broker.deliver() == [True]
@@ -196,11 +196,11 @@ def test_the_same_message_delivered_twice_sends_one_email(
     # given a first report whose message is in the queue
     image = ImageFactory()
     reader_reports(committed, image, 1)
-    assert broker.names() == ["notify_first_report"]
+    assert broker.names() == ["first_report_notify"]
     ((_, args),) = broker.messages
 
     # when the message is delivered twice (a redelivery, a duplicate)
-    results = [tasks.notify_first_report.run(*args) for _ in range(2)]
+    results = [tasks.first_report_notify.run(*args) for _ in range(2)]
 
     # then the second delivery finds the claim and sends nothing
     assert results == [True, False]
@@ -224,7 +224,7 @@ def test_a_restore_opens_a_new_episode_with_its_own_first_report_email(
 
     # when a new reader reports it, then another
     reader_reports(committed, image, 1, start=2)
-    assert broker.names() == ["notify_first_report"]
+    assert broker.names() == ["first_report_notify"]
     broker.deliver()
     reader_reports(committed, image, 1, start=3)
     assert broker.deliver() == [True, True]  # the second reaches the threshold: block, email
@@ -292,7 +292,7 @@ def test_an_auto_block_mails_the_moderators_once(moderators, broker, committed, 
 
     # when two more readers report it and the worker blocks it
     reader_reports(committed, image, 2, start=1, reason="nudity")
-    assert broker.names() == ["auto_block"]
+    assert broker.names() == ["case_auto_block"]
     assert broker.deliver() == [True, True]  # the block, then its email
 
     # then one email about the block, with the reasons and a link to the case
@@ -308,9 +308,9 @@ def test_an_auto_block_mails_the_moderators_once(moderators, broker, committed, 
     assert ModeratorNotification.objects.filter(key=f"auto_block:{action.pk}").exists()
 
     # when the block task, the sweeper and the email task run again
-    assert tasks.auto_block.run(image.pk) is False
+    assert tasks.case_auto_block.run(image.pk) is False
     assert tasks.sweep_due_blocks.run() == 0
-    assert tasks.notify_auto_block.run(action.pk) is False
+    assert tasks.auto_block_notify.run(action.pk) is False
     assert broker.deliver() == []
 
     # then nothing more was sent
@@ -323,7 +323,7 @@ def test_a_block_applied_by_the_sweeper_is_mailed_too(moderators, broker, commit
     PolicyFactory(threshold=2)
     image = ImageFactory()
     reader_reports(committed, image, 2)
-    broker.messages = [m for m in broker.messages if m[0] != "auto_block"]
+    broker.messages = [m for m in broker.messages if m[0] != "case_auto_block"]
     broker.deliver()
 
     # when the sweeper blocks it
@@ -361,7 +361,7 @@ def test_the_broker_down_costs_neither_the_report_nor_the_block(
     assert receipt.result == ReportResult.CREATED
     assert receipt.block_enqueued
     assert Report.objects.filter(image=image).count() == 1
-    assert "could not enqueue notify_first_report" in caplog.text
+    assert "could not enqueue first_report_notify" in caplog.text
     assert "could not enqueue auto_block" in caplog.text
 
     # when the sweeper blocks it while the broker is still down
@@ -371,7 +371,7 @@ def test_the_broker_down_costs_neither_the_report_nor_the_block(
 
     # then the block stands though its email could not be enqueued
     assert Image.objects.get(pk=image.pk).visibility == Image.Visibility.BLOCKED
-    assert "could not enqueue notify_auto_block" in caplog.text
+    assert "could not enqueue auto_block_notify" in caplog.text
     assert mailoutbox == []
 
 
@@ -395,14 +395,14 @@ def test_a_refused_send_gives_the_claim_back_and_the_retry_sends_it(
 
     # when the task runs: the error reaches Celery, which retries (OSError)
     with pytest.raises(smtplib.SMTPServerDisconnected):
-        tasks.notify_first_report.run(*args)
-    assert issubclass(smtplib.SMTPServerDisconnected, tasks.notify_first_report.autoretry_for)
+        tasks.first_report_notify.run(*args)
+    assert issubclass(smtplib.SMTPServerDisconnected, tasks.first_report_notify.autoretry_for)
 
     # then nothing was sent and nothing is claimed, so the retry sends it, once
     assert mailoutbox == []
     assert not ModeratorNotification.objects.exists()
-    assert tasks.notify_first_report.run(*args) is True
-    assert tasks.notify_first_report.run(*args) is False
+    assert tasks.first_report_notify.run(*args) is True
+    assert tasks.first_report_notify.run(*args) is False
     assert len(mailoutbox) == 1
 
 
@@ -421,7 +421,7 @@ def test_a_worker_lost_between_claim_and_send_means_no_email_not_two(
     )
 
     # when the broker redelivers the message
-    assert tasks.notify_first_report.run(report_id) is False
+    assert tasks.first_report_notify.run(report_id) is False
 
     # then at most once: nothing is sent, and the claim shows it never went out
     assert mailoutbox == []
@@ -463,13 +463,13 @@ def test_extra_addresses_from_the_settings_are_mailed_once(
 
 @pytest.mark.django_db
 def test_tasks_ignore_ids_that_no_longer_exist(moderators, mailoutbox):
-    assert tasks.notify_first_report.run(987654321) is False
-    assert tasks.notify_auto_block.run(987654321) is False
+    assert tasks.first_report_notify.run(987654321) is False
+    assert tasks.auto_block_notify.run(987654321) is False
     assert mailoutbox == []
 
 
 def test_email_tasks_go_to_the_moderation_queue_with_late_acks():
-    for task in (tasks.notify_first_report, tasks.notify_auto_block, tasks.send_review_digest):
+    for task in (tasks.first_report_notify, tasks.auto_block_notify, tasks.review_digest_send):
         assert app.amqp.router.route({}, task.name)["queue"].name == "moderation"
         assert task.acks_late is True
 
@@ -504,7 +504,7 @@ def test_digest_lists_what_waits_for_review_with_links(broker, queue_of_cases, m
     mailoutbox.clear()
 
     # when the digest task runs
-    assert tasks.send_review_digest.run() is True
+    assert tasks.review_digest_send.run() is True
 
     # then one email counts and lists the two cases awaiting review, most urgent
     # first, each with its admin link, and leaves out the others
@@ -546,7 +546,7 @@ def test_digest_sends_nothing_when_nothing_waits(moderators, committed, mailoutb
     mailoutbox.clear()
 
     # when the digest task runs
-    assert tasks.send_review_digest.run() is False
+    assert tasks.review_digest_send.run() is False
 
     # then nothing is sent, nor claimed
     assert mailoutbox == []
@@ -555,7 +555,7 @@ def test_digest_sends_nothing_when_nothing_waits(moderators, committed, mailoutb
 
 def test_digest_is_scheduled_by_beat_at_seven_paris_time(settings):
     entry = app.conf.beat_schedule["moderation-review-digest"]
-    assert entry["task"] == tasks.send_review_digest.name
+    assert entry["task"] == tasks.review_digest_send.name
     assert entry["schedule"].hour == {7}
     assert entry["schedule"].minute == {0}
     assert app.conf.timezone == settings.TIME_ZONE == "Europe/Paris"
@@ -593,10 +593,10 @@ def test_the_real_worker_mails_the_first_report_and_the_block_once_each(
     # when the same messages reach the worker again, followed by the digest
     action = ModerationAction.objects.get(image=image, action=ActionKind.AUTO_BLOCK)
     report = Report.objects.filter(image=image).order_by("pk").first()
-    tasks.notify_auto_block.delay(action.pk)
-    tasks.notify_first_report.delay(report.pk)
-    tasks.auto_block.delay(image.pk)
-    tasks.send_review_digest.delay()
+    tasks.auto_block_notify.delay(action.pk)
+    tasks.first_report_notify.delay(report.pk)
+    tasks.case_auto_block.delay(image.pk)
+    tasks.review_digest_send.delay()
 
     # then (one queue, one worker: in order) only the digest is new
     wait_until(lambda: len(mailoutbox) == 3)

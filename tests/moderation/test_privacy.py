@@ -35,7 +35,7 @@ def test_the_purge_erases_old_reports_personal_data_and_keeps_the_counts():
     case_before = ImageCase.objects.values("open_report_count", "score").get(image=image)
 
     # when the nightly purge runs (the beat task)
-    purged = tasks.purge_personal_data.run()
+    purged = tasks.reports_purge_personal_data.run()
 
     # then the old report lost its hashes and comment, kept reason, weight and outcome
     assert purged == 1
@@ -87,5 +87,5 @@ def test_an_address_is_one_person_again_once_its_hash_is_purged():
 
 def test_beat_runs_the_purge_every_night():
     entry = settings.CELERY_BEAT_SCHEDULE["purge-personal-data"]
-    assert entry["task"] == tasks.purge_personal_data.name
+    assert entry["task"] == tasks.reports_purge_personal_data.name
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({3}, {30})

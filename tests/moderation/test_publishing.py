@@ -6,8 +6,8 @@ from kombu.exceptions import OperationalError
 from common import publishing
 from moderation import tasks
 
-AUTO_BLOCK = tasks.auto_block.name
-NOTIFY_FIRST_REPORT = tasks.notify_first_report.name
+AUTO_BLOCK = tasks.case_auto_block.name
+NOTIFY_FIRST_REPORT = tasks.first_report_notify.name
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def dead_broker(monkeypatch):
         attempts.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    for task in (tasks.auto_block, tasks.notify_first_report):
+    for task in (tasks.case_auto_block, tasks.first_report_notify):
         monkeypatch.setattr(task, "delay", refuse)
     return attempts
 
@@ -37,9 +37,9 @@ def test_after_a_failure_the_broker_is_not_tried_again_for_a_while(dead_broker, 
     # then none was sent, only the first tried the broker, and each loss is logged
     assert (first, second, third) == (False, False, False)
     assert len(dead_broker) == 1
-    assert "could not enqueue auto_block(1); swept later" in caplog.text
-    assert "could not enqueue auto_block(2): the broker failed" in caplog.text
-    assert "could not enqueue notify_first_report(3): the broker failed" in caplog.text
+    assert "could not enqueue case_auto_block(1); swept later" in caplog.text
+    assert "could not enqueue case_auto_block(2): the broker failed" in caplog.text
+    assert "could not enqueue first_report_notify(3): the broker failed" in caplog.text
 
 
 def test_after_the_pause_the_broker_is_tried_again(dead_broker, settings):
@@ -55,7 +55,7 @@ def test_a_successful_send_clears_the_failure(monkeypatch, settings):
     # given a broker that failed once, then came back after the pause
     settings.BROKER_RETRY_AFTER_SECONDS = 0
     sent = []
-    monkeypatch.setattr(tasks.auto_block, "delay", lambda *a: sent.append(a))
+    monkeypatch.setattr(tasks.case_auto_block, "delay", lambda *a: sent.append(a))
     publishing.BROKER_BREAKER.failed()
 
     # when two messages are sent with a long pause configured

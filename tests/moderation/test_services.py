@@ -33,8 +33,8 @@ def enqueued_blocks(monkeypatch):
     """The image ids handed to auto_block after commit. (The first report also
     enqueues an email to the moderators: tests/moderation/test_notifications.py.)"""
     sent = []
-    monkeypatch.setattr(tasks.auto_block, "delay", sent.append)
-    monkeypatch.setattr(tasks.notify_first_report, "delay", lambda report_id: None)
+    monkeypatch.setattr(tasks.case_auto_block, "delay", sent.append)
+    monkeypatch.setattr(tasks.first_report_notify, "delay", lambda report_id: None)
     return sent
 
 

@@ -5,6 +5,8 @@ from rest_framework.test import APIClient
 
 from articles.models import Image
 from moderation.models import ActionKind, CaseState, ImageCase, ModerationAction
+from moderation.services import outbox, report_create
+from newsroom.celery import app as celery_app
 from tests.factories import ImageFactory
 from tests.readers import reader_client
 from tests.waiting import wait_until
@@ -47,3 +49,21 @@ def test_fifth_distinct_report_blocks_the_image_with_no_manual_call(celery_worke
         None,
         "task",
     )
+
+
+def test_a_message_queued_under_the_tasks_former_name_still_blocks(celery_worker, monkeypatch):
+    # given an image at its threshold, whose block message a previous release queued under
+    # the task's former name (before tasks took their services' names), and none other
+    image = ImageFactory()
+    monkeypatch.setattr(outbox, "enqueue", lambda **message: False)
+    for n in range(5):
+        report_create(image_id=image.pk, reporter_key=f"reader:{n}", reason="hate")
+    assert image_visibility(image.pk) == Image.Visibility.VISIBLE
+
+    # when the worker receives it
+    celery_app.send_task("moderation.tasks.auto_block", args=[image.pk])
+
+    # then it runs the block as the new name would: one block, one audit row
+    wait_until(lambda: image_visibility(image.pk) == Image.Visibility.BLOCKED)
+    assert ImageCase.objects.get(image=image).state == CaseState.AUTO_BLOCKED
+    assert ModerationAction.objects.filter(image=image).count() == 1
