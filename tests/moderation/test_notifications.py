@@ -362,7 +362,7 @@ def test_the_broker_down_costs_neither_the_report_nor_the_block(
     assert receipt.block_enqueued
     assert Report.objects.filter(image=image).count() == 1
     assert "could not enqueue first_report_notify" in caplog.text
-    assert "could not enqueue auto_block" in caplog.text
+    assert "could not enqueue case_auto_block" in caplog.text
 
     # when the sweeper blocks it while the broker is still down
     caplog.clear()
