@@ -5,8 +5,8 @@
 #   make test      lint, OpenAPI schema check, pytest on PostgreSQL (with the browser tests
 #                  and a real nginx in front of the live server),
 #                  pytest -m portable on SQLite
-#   make test-fast the tests that need no service (rules, parsers, forms, hashing, settings),
-#                  with nothing running, in about a minute; make test stays the whole truth
+#   make test-fast the tests that need no service (rules, validation, hashing, addresses,
+#                  settings, docs), with nothing running, in about 30 s; make test stays the whole truth
 #   make lint      ruff check + ruff format --check + lint-imports (dependencies point one way)
 #                  + mypy (pyproject.toml: the project, the moderation services, selectors
 #                  and rules strict)
