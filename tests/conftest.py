@@ -74,7 +74,8 @@ def plain_static_storage(settings):
     }
 
 
-# Fixtures that reach PostgreSQL, Redis, a worker or a browser: a test that asks for none of
+# Fixtures that reach PostgreSQL, Redis, a worker or a browser (directly or through the
+# fixtures it uses: item.fixturenames is the whole closure): a test that asks for none of
 # them (and carries none of the markers below) runs in `make test-fast` with nothing running.
 SERVICE_FIXTURES = frozenset(
     {
@@ -84,7 +85,6 @@ SERVICE_FIXTURES = frozenset(
         "django_db_serialized_rollback",
         "live_server",
         "celery_worker",
-        "moderator",
     }
 )
 SERVICE_MARKERS = frozenset({"django_db", "redis", "worker", "e2e", "faults", "fuzz"})
