@@ -228,6 +228,11 @@ BRIGADE_NETWORK_ALLOWANCE = env_int("BRIGADE_NETWORK_ALLOWANCE", 3, minimum=1)
 BRIGADE_RATE_MIN = env_int("BRIGADE_RATE_MIN", 20, minimum=1)
 BRIGADE_RATE_FACTOR = env_int("BRIGADE_RATE_FACTOR", 10, minimum=1)
 
+# The moderators' workspace: opening a case claims it for MODERATION_CLAIM_SECONDS
+# (others skip it meanwhile); a decision can be undone for MODERATION_UNDO_SECONDS.
+MODERATION_CLAIM_SECONDS = env_int("MODERATION_CLAIM_SECONDS", 300, minimum=10)
+MODERATION_UNDO_SECONDS = env_int("MODERATION_UNDO_SECONDS", 10, minimum=1)
+
 # --- Email to the moderators ----------------------------------------------
 # The console backend prints mail in the worker's output; production sets
 # EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the server.

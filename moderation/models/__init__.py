@@ -14,9 +14,11 @@ from moderation.models.audit import NOTE_MAX_LENGTH, ActionKind, ModerationActio
 from moderation.models.moderators import (
     MODERATORS_GROUP,
     ModeratorNotification,
+    ModeratorPreferences,
     NotificationEvent,
 )
 from moderation.models.bans import BanKind, BanSource, BlockedHash, BlockedHashVersion
+from moderation.models.claims import CaseClaim
 
 # isort: on
 
@@ -31,10 +33,12 @@ __all__ = [
     "BanSource",
     "BlockedHash",
     "BlockedHashVersion",
+    "CaseClaim",
     "CaseState",
     "ImageCase",
     "ModerationAction",
     "ModeratorNotification",
+    "ModeratorPreferences",
     "MutedAddress",
     "NotificationEvent",
     "Policy",

@@ -24,6 +24,7 @@ class ActionKind(models.TextChoices):
     MUTE = "mute", _("reporter muted")
     UNMUTE = "unmute", _("reporter unmuted")
     PURGE = "purge", _("personal data purged")
+    UNDO = "undo", _("decision undone")
 
 
 # A moderator's note on a decision.
@@ -56,7 +57,11 @@ class ModerationAction(models.Model):
         related_name="+",
         verbose_name=_("actor"),
     )
+    # The moderator's own words (a decision's note), as typed.
     reason = models.TextField(_("reason"), blank=True)
+    # The machine's reason, as a code rendered in the reader's language with the
+    # parameters in `details` (moderation.audit_text); "" for a moderator's decision.
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 

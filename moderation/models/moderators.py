@@ -1,5 +1,6 @@
 """The moderators' group and the emails sent to them."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -57,3 +58,36 @@ class ModeratorNotification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+def _default_immediate_reasons() -> list[str]:
+    return ["illegal"]
+
+
+class ModeratorPreferences(models.Model):
+    """What a moderator wants mailed at once; everything else waits for the daily digest.
+
+    Without a row, a moderator gets the defaults: illegal content and automatic blocks
+    at once.
+    """
+
+    moderator = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="moderation_preferences",
+        verbose_name=_("moderator"),
+    )
+    # Reason codes (moderation.models.Reason) whose first report is mailed at once.
+    immediate_reasons = models.JSONField(
+        _("reasons mailed at once"), default=_default_immediate_reasons, blank=True
+    )
+    immediate_auto_blocks = models.BooleanField(_("automatic blocks mailed at once"), default=True)
+    daily_digest = models.BooleanField(_("daily digest"), default=True)
+
+    class Meta:
+        verbose_name = _("moderator's preferences")
+        verbose_name_plural = _("moderators' preferences")
+
+    def __str__(self) -> str:
+        return str(self.moderator_id)

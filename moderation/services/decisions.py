@@ -1,12 +1,25 @@
-"""Moderators' decisions on a case: one transaction, one audit row each."""
+"""Moderators' decisions on a case, and their undo: one transaction, one audit row each.
+
+A decision refuses to apply when another moderator is examining the case (a claim,
+services.claims) or when the case changed since the moderator last saw it
+(`seen_action_id`, the latest audit row they were shown). Each decision's row keeps
+what it changed (`details["undo"]`), so that its author can reverse it exactly for
+MODERATION_UNDO_SECONDS.
+"""
 
 import enum
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from articles.models import Image
@@ -15,6 +28,8 @@ from moderation.models import (
     BLOCKABLE_STATES,
     BLOCKED_STATES,
     ActionKind,
+    BlockedHash,
+    CaseClaim,
     CaseState,
     ImageCase,
     ModerationAction,
@@ -28,8 +43,10 @@ from moderation.services.cases import (
     DecisionError,
     case_block,
     lift_holds,
+    lock_case,
     refresh_needs_review,
 )
+from moderation.services.claims import claim_check, moderator_name
 
 # What a decision adds to its audit row's details (JSON).
 Details = dict[str, object]
@@ -45,22 +62,60 @@ class Decision(enum.StrEnum):
     RELEASE = "release"
 
 
+class DecisionConflict(DecisionError):
+    """The case changed since the moderator saw it: someone else acted meanwhile."""
+
+    def __init__(self, *, action: ModerationAction) -> None:
+        self.action = action
+        who = moderator_name(action.actor) if action.actor else _("the system")
+        super().__init__(
+            _("Meanwhile %(who)s acted on this case (%(what)s, at %(time)s): nothing was done.")
+            % {
+                "who": who,
+                "what": action.get_action_display(),
+                "time": timezone.localtime(action.created_at).strftime("%H:%M:%S"),
+            }
+        )
+
+
+@dataclass
+class _Changes:
+    """What a decision changed besides the case row, for its undo: the reports it moved,
+    by their outcome before, and the bans it created or lifted."""
+
+    reports: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    bans_created: list[int] = field(default_factory=list)
+    bans_lifted: list[int] = field(default_factory=list)
+
+
 def case_decide(
-    *, case_id: int, decision: Decision, actor: User, note: str = ""
+    *,
+    case_id: int,
+    decision: Decision,
+    actor: User,
+    note: str = "",
+    seen_action_id: int | None = None,
 ) -> ModerationAction:
     """Apply one moderator decision to a case: one transaction, one audit row.
 
-    Raises ImageCase.DoesNotExist, or DecisionError when the decision does not
-    apply to the case in its current state.
+    `seen_action_id` is the latest audit row of the case the moderator was shown (0 for
+    none); when another actor wrote a newer one, the decision is refused. Raises
+    ImageCase.DoesNotExist, or DecisionError (ClaimConflict, DecisionConflict) when the
+    decision does not apply to the case as it stands.
     """
+    decision = Decision(decision)
     with transaction.atomic():
         case = (
             ImageCase.objects.select_for_update(of=("self",))
             .select_related("image__article")
             .get(pk=case_id)
         )
-        previous_state = case.state
-        details = _DECISIONS[Decision(decision)](case=case, note=note)
+        claim_check(case_id=case.pk, moderator=actor)
+        if seen_action_id is not None:
+            _conflict_check(case=case, seen_action_id=seen_action_id, actor=actor)
+        before = {**_snapshot(case), "visibility": case.image.visibility}
+        changes = _Changes()
+        details = _DECISIONS[decision](case=case, note=note, changes=changes)
         if decision != Decision.NOTE:
             case.reviewed_by = actor
             case.reviewed_at = timezone.now()
@@ -69,14 +124,24 @@ def case_decide(
                 cases=ImageCase.objects.filter(pk=case.pk),
                 threshold=policy_for(source_id=case.image.article.source_id).threshold,
             )
+            case.refresh_from_db(fields=["open_report_count", "score", "needs_review"])
+            details["undo"] = {
+                "before": before,
+                "after": _snapshot(case),
+                "reports": dict(changes.reports),
+                "bans_created": changes.bans_created,
+                "bans_lifted": changes.bans_lifted,
+            }
+            # The decision ends the examination; the next case opened claims anew.
+            CaseClaim.objects.filter(case_id=case.pk, moderator=actor).delete()
         action = ModerationAction.objects.create(
             image_id=case.image_id,
-            action=_ACTION_OF[Decision(decision)],
+            action=_ACTION_OF[decision],
             actor=actor,
             reason=note,
-            details={"previous_state": previous_state, "state": case.state, **details},
+            details={"previous_state": before["state"], "state": case.state, **details},
         )
-    if decision == Decision.CONFIRM and previous_state in BLOCKABLE_STATES:
+    if decision == Decision.CONFIRM and before["state"] in BLOCKABLE_STATES:
         metrics.image_blocked(kind="moderator")
     if decision in (Decision.UNPROTECT, Decision.RELEASE):
         # The case may be over its threshold already: let the block path decide now.
@@ -84,64 +149,230 @@ def case_decide(
     return action
 
 
-def _confirm(*, case: ImageCase, note: str) -> Details:
+# Kinds of audit rows whose author may undo them (a note changes nothing to undo).
+UNDOABLE = frozenset(
+    {
+        ActionKind.CONFIRM,
+        ActionKind.RESTORE,
+        ActionKind.DISMISS,
+        ActionKind.PROTECT,
+        ActionKind.UNPROTECT,
+        ActionKind.RELEASE,
+    }
+)
+
+
+def undo_deadline(*, action: ModerationAction) -> datetime:
+    """Until when the author of a decision may undo it."""
+    return action.created_at + timedelta(seconds=settings.MODERATION_UNDO_SECONDS)
+
+
+def decision_undo(*, action_id: int, actor: User, now: datetime | None = None) -> ModerationAction:
+    """Reverse a decision exactly (the case's state, counts and holds, its reports'
+    outcomes and so their reporters' weights, the image's visibility, the bans), within
+    MODERATION_UNDO_SECONDS of it, by its author, while nothing else happened to the
+    case. One transaction; the undo writes its own audit row.
+
+    Raises ModerationAction.DoesNotExist, or DecisionError when it cannot be undone.
+    """
+    now = now or timezone.now()
+    image_id = (
+        ModerationAction.objects.filter(pk=action_id).values_list("image_id", flat=True).get()
+    )
+    with transaction.atomic():
+        case = lock_case(image_id=image_id) if image_id is not None else None
+        action = ModerationAction.objects.get(pk=action_id)
+        if case is None or action.action not in UNDOABLE or "undo" not in action.details:
+            raise DecisionError(_("This action cannot be undone."))
+        if action.actor_id != actor.pk:
+            raise DecisionError(_("Only the moderator who took a decision can undo it."))
+        if now > undo_deadline(action=action):
+            raise DecisionError(
+                _("Too late: a decision can be undone for %(seconds)d seconds.")
+                % {"seconds": settings.MODERATION_UNDO_SECONDS}
+            )
+        later = (
+            ModerationAction.objects.select_related("actor")
+            .filter(image_id=image_id, pk__gt=action.pk)
+            .exclude(action=ActionKind.NOTE)
+            .order_by("pk")
+            .first()
+        )
+        if later is not None:
+            if later.action == ActionKind.UNDO:
+                raise DecisionError(_("This decision is already undone."))
+            raise DecisionConflict(action=later)
+        undo: dict[str, Any] = action.details["undo"]
+        before, after = undo["before"], undo["after"]
+        for outcome, report_ids in undo["reports"].items():
+            Report.objects.filter(pk__in=report_ids).update(outcome=outcome)
+        # Counts by difference: reports that arrived since the decision stay counted.
+        ImageCase.objects.filter(pk=case.pk).update(
+            open_report_count=F("open_report_count")
+            + (before["open_report_count"] - after["open_report_count"]),
+            score=F("score") + (Decimal(before["score"]) - Decimal(after["score"])),
+            state=before["state"],
+            protected=before["protected"],
+            blocked_at=_when(before["blocked_at"]),
+            brigade_held_at=_when(before["brigade_held_at"]),
+            auto_block_held_at=_when(before["auto_block_held_at"]),
+            reviewed_by_id=before["reviewed_by_id"],
+            reviewed_at=_when(before["reviewed_at"]),
+        )
+        refresh_needs_review(
+            cases=ImageCase.objects.filter(pk=case.pk),
+            threshold=policy_for(source_id=case.image.article.source_id).threshold,
+        )
+        Image.objects.filter(pk=image_id).update(visibility=before["visibility"])
+        _bans_revert(created=undo["bans_created"], lifted=undo["bans_lifted"], now=now)
+        undone = ModerationAction.objects.create(
+            image_id=image_id,
+            action=ActionKind.UNDO,
+            actor=actor,
+            details={
+                "undone_action": action.pk,
+                "undone": action.action,
+                "previous_state": case.state,
+                "state": before["state"],
+            },
+        )
+    if before["state"] in BLOCKABLE_STATES and not before["protected"]:
+        # Counts came back (an undone dismissal): let the block path judge them.
+        transaction.on_commit(lambda: outbox.enqueue_auto_block(image_id=image_id))
+    return undone
+
+
+def _conflict_check(*, case: ImageCase, seen_action_id: int, actor: User) -> None:
+    newer = (
+        ModerationAction.objects.select_related("actor")
+        .filter(image_id=case.image_id, pk__gt=seen_action_id)
+        .exclude(action=ActionKind.NOTE)
+        .exclude(actor=actor)
+        .order_by("-pk")
+        .first()
+    )
+    if newer is not None:
+        raise DecisionConflict(action=newer)
+
+
+def _snapshot(case: ImageCase) -> dict[str, Any]:
+    """The case's fields a decision may change, as JSON."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "state": str(case.state),
+        "protected": case.protected,
+        "open_report_count": case.open_report_count,
+        "score": str(case.score),
+        "blocked_at": iso(case.blocked_at),
+        "brigade_held_at": iso(case.brigade_held_at),
+        "auto_block_held_at": iso(case.auto_block_held_at),
+        "reviewed_by_id": case.reviewed_by_id,
+        "reviewed_at": iso(case.reviewed_at),
+    }
+
+
+def _when(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def _bans_revert(*, created: list[int], lifted: list[int], now: datetime) -> None:
+    changed = BlockedHash.objects.filter(pk__in=created, lifted_at__isnull=True).update(
+        lifted_at=now
+    )
+    changed += BlockedHash.objects.filter(pk__in=lifted).update(lifted_at=None)
+    if changed:
+        bans.bans_changed()
+    if lifted:
+        outbox.enqueue_ban_sweep_on_commit(ban_ids=lifted)
+
+
+def _move_reports(
+    *, case: ImageCase, outcomes: list[str], to: str, changes: _Changes
+) -> tuple[int, Decimal]:
+    """Give the case's reports in `outcomes` the outcome `to`, recording each one's
+    outcome before for an undo. Returns how many moved and their total weight."""
+    rows = list(
+        Report.objects.filter(image_id=case.image_id, outcome__in=outcomes).values_list(
+            "pk", "outcome", "weight"
+        )
+    )
+    for report_id, outcome, _weight in rows:
+        changes.reports[outcome].append(report_id)
+    if rows:
+        Report.objects.filter(pk__in=[row[0] for row in rows]).update(outcome=to)
+    return len(rows), sum((Decimal(row[2]) for row in rows), Decimal(0))
+
+
+def _confirm(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if case.state == CaseState.BLOCKED:
         raise DecisionError(_("The block is already confirmed."))
     if case.protected:
         raise DecisionError(_("The image is protected: unprotect it before blocking it."))
     # The readers were right, those held as grouped too: the block counts them all.
-    held = _count_held_reports(case=case, outcome=ReportOutcome.UPHELD)
-    upheld = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.OPEN).update(
-        outcome=ReportOutcome.UPHELD
+    held, _held_weight = _count_held_reports(
+        case=case, outcome=ReportOutcome.UPHELD, changes=changes
     )
-    details: Details = {"upheld_reports": upheld + held["count"]}
+    upheld, _weight = _move_reports(
+        case=case, outcomes=[ReportOutcome.OPEN], to=ReportOutcome.UPHELD, changes=changes
+    )
+    details: Details = {"upheld_reports": upheld + held}
     if case.state in BLOCKABLE_STATES:
         # Agreeing with the readers before the threshold blocks the image now.
         banned = case_block(case=case, state=CaseState.BLOCKED, now=timezone.now())
         if banned is None:
             raise DecisionError(_("The case changed meanwhile: nothing was done."))
         details["banned_hashes"] = banned
+        changes.bans_created = banned
     case.state = CaseState.BLOCKED
     case.save(update_fields=["state", "blocked_at", "open_report_count", "score", *HOLDS])
     case.refresh_from_db(fields=["open_report_count", "score"])
     return details
 
 
-def _restore(*, case: ImageCase, note: str) -> Details:
+def _restore(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if case.state not in BLOCKED_STATES:
         raise DecisionError(_("Only a blocked image can be restored."))
     # Reports a moderator upheld earlier are overturned with the block.
-    dismissed = Report.objects.filter(
-        image_id=case.image_id,
-        outcome__in=[ReportOutcome.OPEN, ReportOutcome.UPHELD, ReportOutcome.HELD],
-    ).update(outcome=ReportOutcome.DISMISSED)
+    dismissed, _weight = _move_reports(
+        case=case,
+        outcomes=[ReportOutcome.OPEN, ReportOutcome.UPHELD, ReportOutcome.HELD],
+        to=ReportOutcome.DISMISSED,
+        changes=changes,
+    )
     # The dismissed reporters can't report this image again (one report per
     # reader), so only new distinct readers can block it from here.
     case.state = CaseState.RESTORED
     case.blocked_at = None
     case.open_report_count = 0
-    case.score = 0
+    case.score = Decimal(0)
     lift_holds(case=case)
     case.save(update_fields=["state", "blocked_at", "open_report_count", "score", *HOLDS])
     Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.VISIBLE)
-    return {"dismissed_reports": dismissed, "lifted_bans": bans.image_unban(image_id=case.image_id)}
+    changes.bans_lifted = bans.image_unban(image_id=case.image_id)
+    return {"dismissed_reports": dismissed, "lifted_bans": changes.bans_lifted}
 
 
-def _dismiss(*, case: ImageCase, note: str) -> Details:
+def _dismiss(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     # The held reports too: the moderator saw the whole burst.
-    dismissed = Report.objects.filter(
-        image_id=case.image_id, outcome__in=[ReportOutcome.OPEN, ReportOutcome.HELD]
-    ).update(outcome=ReportOutcome.DISMISSED)
+    dismissed, _weight = _move_reports(
+        case=case,
+        outcomes=[ReportOutcome.OPEN, ReportOutcome.HELD],
+        to=ReportOutcome.DISMISSED,
+        changes=changes,
+    )
     if not dismissed:
         raise DecisionError(_("There are no open reports to dismiss."))
     case.open_report_count = 0
-    case.score = 0
+    case.score = Decimal(0)
     lift_holds(case=case)
     case.save(update_fields=["open_report_count", "score", *HOLDS])
     return {"dismissed_reports": dismissed}
 
 
-def _protect(*, case: ImageCase, note: str) -> Details:
+def _protect(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if case.protected:
         raise DecisionError(_("The image is already protected."))
     if case.state in BLOCKED_STATES:
@@ -151,7 +382,7 @@ def _protect(*, case: ImageCase, note: str) -> Details:
     return {}
 
 
-def _unprotect(*, case: ImageCase, note: str) -> Details:
+def _unprotect(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if not case.protected:
         raise DecisionError(_("The image is not protected."))
     case.protected = False
@@ -159,34 +390,31 @@ def _unprotect(*, case: ImageCase, note: str) -> Details:
     return {}
 
 
-def _release(*, case: ImageCase, note: str) -> Details:
+def _release(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     """The grouped reports were genuine: count the held ones, lift the hold."""
     if case.brigade_held_at is None:
         raise DecisionError(_("No grouped reports are held on this image."))
     if case.state not in BLOCKABLE_STATES:
         raise DecisionError(_("The image is blocked: there is nothing to release."))
-    totals = _count_held_reports(case=case, outcome=ReportOutcome.OPEN)
+    count, weight = _count_held_reports(case=case, outcome=ReportOutcome.OPEN, changes=changes)
     case.save(update_fields=["open_report_count", "score", *HOLDS])
     case.refresh_from_db(fields=["open_report_count", "score"])
-    return {
-        "released_reports": totals["count"],
-        "released_weight": float(totals["weight"] or 0),
-    }
+    return {"released_reports": count, "released_weight": float(weight)}
 
 
-def _count_held_reports(*, case: ImageCase, outcome: str) -> dict[str, Any]:
+def _count_held_reports(*, case: ImageCase, outcome: str, changes: _Changes) -> tuple[int, Decimal]:
     """Count a case's held reports after all, as a moderator judged the burst: they
     take `outcome` and join the count and score; the hold is lifted. The caller saves."""
-    held = Report.objects.filter(image_id=case.image_id, outcome=ReportOutcome.HELD)
-    totals = held.aggregate(count=Count("id"), weight=Sum("weight"))
-    held.update(outcome=outcome)
-    case.open_report_count = F("open_report_count") + totals["count"]
-    case.score = F("score") + (totals["weight"] or 0)
+    count, weight = _move_reports(
+        case=case, outcomes=[ReportOutcome.HELD], to=outcome, changes=changes
+    )
+    case.open_report_count = F("open_report_count") + count
+    case.score = F("score") + weight
     lift_holds(case=case)
-    return totals
+    return count, weight
 
 
-def _note(*, case: ImageCase, note: str) -> Details:
+def _note(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if not note.strip():
         raise DecisionError(_("A note needs some text."))
     return {}
