@@ -9,6 +9,7 @@ from common.admin_inputs import check_inputs_of_every_model_admin
 from common.api_errors import NotFoundApi
 from moderation import api as moderation_api
 from moderation import views as moderation_views
+from moderation.admin import workspace as moderation_workspace
 from newsroom import health, metrics
 
 api_patterns = [
@@ -95,6 +96,9 @@ health_patterns = [
 check_inputs_of_every_model_admin(admin.site)
 
 urlpatterns = [
+    # The moderators' workspace, and their home in the admin: admin views the admin
+    # site's own URLs have no place for (moderation/admin/workspace.py).
+    path("admin/", include(moderation_workspace.urls())),
     path("admin/", admin.site.urls),
     *api_patterns,
     *page_patterns,

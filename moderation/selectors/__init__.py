@@ -30,12 +30,26 @@ from moderation.selectors.reporters import (
     reporter_weight,
 )
 from moderation.selectors.stats import ModerationStats, moderation_stats
+from moderation.selectors.workspace import (
+    QueueSummary,
+    Tab,
+    WorkspaceCard,
+    WorkspacePage,
+    decisions_that_apply,
+    queue_summary,
+    workspace_next_case_id,
+    workspace_page,
+)
 
 __all__ = [
     "CaseWithThreshold",
     "ModerationStats",
+    "QueueSummary",
     "ReporterProfile",
     "ReporterStanding",
+    "Tab",
+    "WorkspaceCard",
+    "WorkspacePage",
     "action_list",
     "case_get",
     "case_list_due_for_block",
@@ -43,11 +57,13 @@ __all__ = [
     "case_queue_filter",
     "case_queue_list",
     "cases_under_policy",
+    "decisions_that_apply",
     "held_report_counts",
     "image_ids_with_expired_reports",
     "image_report_target",
     "moderation_stats",
     "policy_for",
+    "queue_summary",
     "reason_breakdown",
     "report_burst_counts",
     "report_reporter_key",
@@ -55,4 +71,6 @@ __all__ = [
     "reporter_records",
     "reporter_standing",
     "reporter_weight",
+    "workspace_next_case_id",
+    "workspace_page",
 ]
