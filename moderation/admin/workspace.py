@@ -277,7 +277,7 @@ def decide_view(request: HttpRequest, case_id: int, decision: str) -> HttpRespon
     form = WorkspaceDecisionForm(request.POST)
     tab = _tab_param(request.POST.get("tab")) if form.is_valid() else Tab.NEEDS_REVIEW
     if not form.is_valid():
-        messages.error(request, next(iter(form.errors.values()))[0])
+        messages.error(request, str(next(iter(form.errors.values()))[0]))
         return HttpResponseRedirect(workspace_url(tab=tab, case_id=case_id))
     try:
         action = services.case_decide(
@@ -314,8 +314,11 @@ def undo_view(request: HttpRequest, action_id: int) -> HttpResponse:
         messages.error(request, decision_error_text(error))
         return HttpResponseRedirect(workspace_url(tab=tab))
     messages.success(request, _("Decision undone."))
-    cases = ImageCase.objects.filter(image_id=undone.image_id)
-    case_id = cases.values_list("pk", flat=True).first()
+    case_id = (
+        ImageCase.objects.filter(image__moderation_actions=undone)
+        .values_list("pk", flat=True)
+        .first()
+    )
     return HttpResponseRedirect(workspace_url(tab=tab, case_id=case_id))
 
 

@@ -196,7 +196,8 @@ def _claimed_by(case: ImageCase, *, moderator_id: int, now: datetime) -> str | N
         return None
     user = claim.moderator
     # As services.claims.moderator_name names moderators to each other.
-    return user.get_full_name() or user.get_username()
+    name: str = user.get_full_name() or user.get_username()
+    return name
 
 
 def _add_details(cards: list[WorkspaceCard]) -> None:
@@ -211,7 +212,7 @@ def _add_details(cards: list[WorkspaceCard]) -> None:
     for row in reasons.order_by("image_id", "-n", "reason"):
         by_image[row["image_id"]].reasons.append((row["reason"], row["n"]))
 
-    for row in (
+    for counts in (
         live.values("image_id")
         .annotate(
             total=Count("pk"),
@@ -221,11 +222,11 @@ def _add_details(cards: list[WorkspaceCard]) -> None:
         )
         .order_by()
     ):
-        card = by_image[row["image_id"]]
-        card.report_count = row["total"]
-        card.network_count = row["networks"]
-        card.open_count = row["open"]
-        card.held_count = row["held"]
+        card = by_image[counts["image_id"]]
+        card.report_count = counts["total"]
+        card.network_count = counts["networks"]
+        card.open_count = counts["open"]
+        card.held_count = counts["held"]
 
     latest_comments = (
         reports.exclude(comment="")

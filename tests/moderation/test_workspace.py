@@ -5,7 +5,9 @@ plain-form path (decide and go on, undo, claims and conflicts, bad input)."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from moderation import selectors, services
@@ -154,6 +156,19 @@ def test_a_page_of_twenty_cards_costs_a_bounded_number_of_queries(
 
     assert len(cards(response)) == 20
     assert first_match(parse(response), 'a[rel="next"]') is not None
+    # and the page with the Undo of a decision costs no more
+    case = ImageCase.objects.last()
+    action = services.case_decide(case_id=case.pk, decision=Decision.PROTECT, actor=moderator)
+    with django_assert_max_num_queries(12):
+        after = client.get(f"{WORKSPACE}?tab=all&undo={action.pk}")
+    assert first_match(parse(after), "form#ws-undo") is not None
+    # and opening a case adds only what its claim (services.case_claim) writes
+    with CaptureQueriesContext(connection) as claim:
+        free = ImageCase.objects.filter(claim__isnull=True).exclude(pk=case.pk).first()
+        services.case_claim(case_id=free.pk, moderator=moderator)
+    with django_assert_max_num_queries(12 + len(claim)):
+        client.get(f"{WORKSPACE}?tab=all&case={case.pk}&undo={action.pk}")
+    assert CaseClaim.objects.get(moderator=moderator).case_id == case.pk
 
 
 def test_a_card_shows_what_a_moderator_judges(moderator):
@@ -212,7 +227,9 @@ def test_tabs_filter_the_cards_and_count_them(moderator):
         "protected": 1,
         "all": 4,
     }
-    counts = [first_match(a, ".ws-count").text for a in parse(client.get(WORKSPACE)).select(".ws-tabs a")]
+    counts = [
+        first_match(a, ".ws-count").text for a in parse(client.get(WORKSPACE)).select(".ws-tabs a")
+    ]
     assert counts == ["3", "1", "1", "1", "4"]
 
 
