@@ -328,7 +328,9 @@ def pages(article) -> dict[str, str]:
         "report form": f"/images/{image.pk}/report/",
         "API docs": "/api/docs/",
         "admin login": "/admin/login/",
-        "admin index": "/admin/",
+        # Moderators' home is the workspace; the index is one link away.
+        "admin index": "/admin/?index=1",
+        "admin workspace": "/admin/moderation/workspace/",
         "admin queue": "/admin/moderation/imagecase/",
         "admin case": f"/admin/moderation/imagecase/{image.case.pk}/change/",
         "not found": "/articles/no-such-article/",
@@ -346,6 +348,7 @@ def pages(article) -> dict[str, str]:
         "API docs",
         "admin login",
         "admin index",
+        "admin workspace",
         "admin queue",
         "admin case",
         "not found",

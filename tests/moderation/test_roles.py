@@ -170,6 +170,7 @@ def test_a_created_moderator_can_sign_in_to_the_admin_and_see_the_queue(client):
     response = client.post("/admin/login/", {"username": "jules", "password": STRONG_PASSWORD})
     assert response.status_code == 302
 
-    # then the admin shows them the queue
-    assert client.get("/admin/").status_code == 200
+    # then the admin shows them their workspace, and the queue
+    assert client.get("/admin/")["Location"] == "/admin/moderation/workspace/"
+    assert client.get("/admin/moderation/workspace/").status_code == 200
     assert client.get("/admin/moderation/imagecase/").status_code == 200
