@@ -20,6 +20,14 @@ from moderation.selectors.policies import (
     image_report_target,
     policy_for,
 )
+from moderation.selectors.queue import (
+    TAB_CONDITIONS,
+    ModeratorFigures,
+    QueueSummary,
+    QueueTab,
+    moderator_figures,
+    queue_summary,
+)
 from moderation.selectors.reporters import (
     ReporterProfile,
     ReporterStanding,
@@ -32,8 +40,12 @@ from moderation.selectors.reporters import (
 from moderation.selectors.stats import ModerationStats, moderation_stats
 
 __all__ = [
+    "TAB_CONDITIONS",
     "CaseWithThreshold",
     "ModerationStats",
+    "ModeratorFigures",
+    "QueueSummary",
+    "QueueTab",
     "ReporterProfile",
     "ReporterStanding",
     "action_list",
@@ -47,7 +59,9 @@ __all__ = [
     "image_ids_with_expired_reports",
     "image_report_target",
     "moderation_stats",
+    "moderator_figures",
     "policy_for",
+    "queue_summary",
     "reason_breakdown",
     "report_burst_counts",
     "report_reporter_key",
