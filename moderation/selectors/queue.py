@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import BigIntegerField, Count, Exists, Max, OuterRef, Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from moderation.models import BLOCKED_STATES, ActionKind, ImageCase, ModerationAction
@@ -89,15 +91,15 @@ def moderator_figures(*, moderator: User, now: datetime | None = None) -> Modera
     now = now or timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=today.weekday())
-    undone = ModerationAction.objects.filter(
-        action=ActionKind.UNDO, details__undone_action=OuterRef("pk")
-    )
+    undone = ModerationAction.objects.annotate(
+        undone_id=Cast(KT("details__undone_action"), BigIntegerField())
+    ).filter(action=ActionKind.UNDO, undone_id=OuterRef("pk"))
     reversed_later = Q()
     for kind, reversals in _REVERSED_BY.items():
         later = ModerationAction.objects.filter(
             image_id=OuterRef("image_id"), pk__gt=OuterRef("pk"), action__in=reversals
         ).exclude(actor=moderator)
-        reversed_later |= Q(action=kind) & Exists(later)
+        reversed_later |= Q(Q(action=kind), Exists(later))
     decisions = (
         ModerationAction.objects.filter(
             actor=moderator, action__in=DECISION_KINDS, created_at__gte=week, created_at__lte=now
