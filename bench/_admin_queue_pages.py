@@ -109,6 +109,16 @@ def pages(moderator, search: str) -> tuple[dict[str, str], dict[str, str]]:
         found["case_page_largest"] = f"{queue}{biggest}/change/"
     else:
         skipped["queue"] = "ImageCase is not registered in the admin yet"
+    for name, path in (
+        ("workspace", "/admin/moderation/workspace/"),
+        ("queue_summary", "/api/moderation/queue/summary/"),
+    ):
+        try:
+            resolve(path)
+        except Resolver404:
+            skipped[name] = f"no {path} route yet"
+        else:
+            found[name] = path
     api = "/api/moderation/cases/"
     try:
         resolve(api)
@@ -165,6 +175,68 @@ def measure(client, path: str, args: argparse.Namespace) -> dict:
         "queries": len(captured),
         "db_ms": round(sum(q["ms"] for q in captured), 2),
         "bytes": len(response.content),
+        "_captured": captured,
+    }
+
+
+def decision_case_id() -> int | None:
+    """A case a moderator would dismiss: flagged, awaiting review, with open reports."""
+    from moderation.models import ImageCase
+
+    return (
+        ImageCase.objects.filter(state="flagged", needs_review=True, open_report_count__gt=0)
+        .order_by("-score", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def measure_decision(client, case_id: int, args: argparse.Namespace) -> dict:
+    """Time a moderator's decision through the API (a dismissal of a case's open reports),
+    each one undone afterwards, untimed, so that every run finds the case as it was."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = f"/api/moderation/cases/{case_id}/decisions/"
+
+    def decide() -> int:
+        response = client.post(path, {"action": "dismiss"}, content_type="application/json")
+        if response.status_code != 201:
+            raise PageError(f"{path} answered {response.status_code}: {response.content[:200]}")
+        return response.json()["id"]
+
+    def undo(action_id: int) -> None:
+        response = client.post(f"/api/moderation/actions/{action_id}/undo/")
+        if response.status_code != 201:
+            raise PageError(f"undo of {action_id} answered {response.status_code}")
+
+    for _ in range(args.warmups):
+        undo(decide())
+    with CaptureQueriesContext(connection) as queries:
+        action_id = decide()
+    captured = [
+        {"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"]} for q in queries.captured_queries
+    ]
+    undo(action_id)
+    times = []
+    budget_end = time.perf_counter() + args.page_budget
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        action_id = decide()
+        times.append((time.perf_counter() - started) * 1000)
+        undo(action_id)
+        if time.perf_counter() > budget_end and len(times) >= 5:
+            break
+    times.sort()
+    return {
+        "path": f"POST {path}",
+        "runs": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(percentile(times, 0.95), 2),
+        "max_ms": round(times[-1], 2),
+        # A write: its queries include the transaction's SAVEPOINT/RELEASE statements.
+        "queries": len(captured),
+        "db_ms": round(sum(q["ms"] for q in captured), 2),
         "_captured": captured,
     }
 

@@ -15,7 +15,14 @@ times each page through Django's test client in this same process:
 - the admin index (a second reference);
 - the queue (`/admin/moderation/imagecase/`), its "needs review" filter and a search;
 - two case pages: a usual auto-blocked case, and the case with the most reports;
-- the moderator API list (`/api/moderation/cases/`), plain and filtered by reason.
+- the moderator API list (`/api/moderation/cases/`), plain and filtered by reason;
+- the moderators' workspace (`/admin/moderation/workspace/`), its live counter's summary
+  (`/api/moderation/queue/summary/`), and a decision (an API dismissal, each one undone
+  untimed so that every run finds the case as it was).
+
+Issue 15's goals are printed beside each of the last three (`goals`): at most 12 queries,
+workspace p50 <= 150 ms, summary <= 30 ms, decision <= 50 ms, each also as a multiple of
+the floor measured in the same run.
 
 Pages that don't exist yet (the admin or the API not landed) are listed as skipped.
 
@@ -48,7 +55,18 @@ from bench._admin_queue_db import (
     vacuum_analyze,
     with_database,
 )
-from bench._admin_queue_pages import PageError, install_urlconf, measure, pages, profile_page
+from bench._admin_queue_pages import (
+    PageError,
+    decision_case_id,
+    install_urlconf,
+    measure,
+    measure_decision,
+    pages,
+    profile_page,
+)
+
+# Issue 15: (p50 in ms, queries) at most, at 100k cases and 1M reports.
+GOALS = {"workspace": (150.0, 12), "queue_summary": (30.0, 12), "decision": (50.0, 12)}
 
 
 def parse_args() -> argparse.Namespace:
@@ -161,6 +179,16 @@ def main() -> int:
         except PageError as error:
             errors[name] = str(error)
             log(f"ERROR {error}")
+    case_id = decision_case_id()
+    if case_id is None:
+        skipped["decision"] = "no flagged case awaiting review"
+    else:
+        log(f"measuring decision on case {case_id}")
+        try:
+            results["decision"] = measure_decision(client, case_id, args)
+        except PageError as error:
+            errors["decision"] = str(error)
+            log(f"ERROR {error}")
     floor = results.get("floor")
     for name, page in results.items():
         if floor:
@@ -169,6 +197,17 @@ def main() -> int:
             page["slowest_queries"] = profile_page(client, name, page)
     for page in results.values():
         page.pop("_captured")
+    goals = {
+        name: {
+            "p50_ms": results[name]["p50_ms"],
+            "goal_p50_ms": goal_ms,
+            "queries": results[name]["queries"],
+            "goal_queries": goal_queries,
+            "met": results[name]["p50_ms"] <= goal_ms and results[name]["queries"] <= goal_queries,
+        }
+        for name, (goal_ms, goal_queries) in GOALS.items()
+        if name in results
+    }
 
     report = {
         "bench": "admin_queue",
@@ -182,6 +221,7 @@ def main() -> int:
         "build_seconds": build_seconds,
         "warmups": args.warmups,
         "pages": results,
+        "goals": goals,
         "skipped": skipped,
         "errors": errors,
         "total_seconds": round(time.perf_counter() - started, 1),

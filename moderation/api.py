@@ -33,12 +33,14 @@ from moderation.serializers import (
     CaseQueueFilterErrorsSerializer,
     CaseQueueFilterSerializer,
     CaseSerializer,
+    ConflictSerializer,
     DecisionErrorsSerializer,
     DecisionInputSerializer,
     ReporterMuteErrorsSerializer,
     ReporterMuteInputSerializer,
     ReportErrorsSerializer,
     ReportInputSerializer,
+    conflict_body,
 )
 
 
@@ -144,8 +146,8 @@ class ImageReportApi(APIView):
 
 # --- the moderators' API ------------------------------------------------------------
 
-_UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="Not signed in.")
-_FORBIDDEN = OpenApiResponse(DetailSerializer, description="Not a moderator.")
+UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="Not signed in.")
+FORBIDDEN = OpenApiResponse(DetailSerializer, description="Not a moderator.")
 
 
 class ModeratorPagination(PageNumberPagination):
@@ -183,8 +185,8 @@ class CaseListApi(ModeratorApi):
         responses={
             200: CaseSerializer(many=True),
             400: CaseQueueFilterErrorsSerializer,
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
             404: NO_SUCH_PAGE,
         },
     )
@@ -234,8 +236,8 @@ class CaseDetailApi(ModeratorApi):
         parameters=[id_path_parameter("case_id")],
         responses={
             200: CaseDetailSerializer,
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
             404: OpenApiResponse(DetailSerializer, description="No such case."),
         },
     )
@@ -275,12 +277,13 @@ class CaseDecisionApi(ModeratorApi):
         responses={
             201: OpenApiResponse(ActionSerializer, description="The audit row written."),
             400: DecisionErrorsSerializer,
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
             404: OpenApiResponse(DetailSerializer, description="No such case."),
             409: OpenApiResponse(
-                DetailSerializer,
-                description="The decision does not apply to the case as it stands; "
+                ConflictSerializer,
+                description="The decision does not apply to the case as it stands, another "
+                "moderator examines it (a claim), or someone acted on it since `seen_action`; "
                 "nothing was changed.",
             ),
         },
@@ -294,11 +297,12 @@ class CaseDecisionApi(ModeratorApi):
                 decision=services.Decision(serializer.validated_data["action"]),
                 actor=acting_moderator(request),
                 note=serializer.validated_data["note"],
+                seen_action_id=serializer.validated_data["seen_action"],
             )
         except ImageCase.DoesNotExist:
             raise Http404 from None
         except services.DecisionError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+            return Response(conflict_body(error), status=status.HTTP_409_CONFLICT)
         return Response(ActionSerializer(action).data, status=status.HTTP_201_CREATED)
 
 
@@ -315,8 +319,8 @@ class ActionListApi(ModeratorApi):
         responses={
             200: ActionSerializer(many=True),
             400: ActionFilterErrorsSerializer,
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
             404: NO_SUCH_PAGE,
         },
     )
@@ -354,8 +358,8 @@ def _mute_responses(conflict: str) -> dict:
             description="Neither or both of `reporter_key` and `report`, an unknown report, "
             "a reason too long, a body that is not a JSON object.",
         ),
-        401: _UNAUTHENTICATED,
-        403: _FORBIDDEN,
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
         409: OpenApiResponse(DetailSerializer, description=conflict),
     }
 

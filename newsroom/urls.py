@@ -8,6 +8,7 @@ from articles import views as articles_views
 from common.admin_inputs import check_inputs_of_every_model_admin
 from common.api_errors import NotFoundApi
 from moderation import api as moderation_api
+from moderation import api_workspace
 from moderation import views as moderation_views
 from moderation.admin import workspace as moderation_workspace
 from newsroom import health, metrics
@@ -48,6 +49,21 @@ api_patterns = [
         "api/moderation/cases/<int:case_id>/decisions/",
         moderation_api.CaseDecisionApi.as_view(),
         name="api-moderation-case-decisions",
+    ),
+    path(
+        "api/moderation/cases/<int:case_id>/claim/",
+        api_workspace.CaseClaimApi.as_view(),
+        name="api-moderation-case-claim",
+    ),
+    path(
+        "api/moderation/queue/summary/",
+        api_workspace.QueueSummaryApi.as_view(),
+        name="api-moderation-queue-summary",
+    ),
+    path(
+        "api/moderation/actions/<int:action_id>/undo/",
+        api_workspace.ActionUndoApi.as_view(),
+        name="api-moderation-action-undo",
     ),
     path(
         "api/moderation/actions/",

@@ -30,7 +30,8 @@ from moderation.models import (
     ModerationAction,
 )
 from moderation.permissions import acting_moderator
-from moderation.selectors import Tab, WorkspaceCard
+from moderation.selectors import QueueTab as Tab
+from moderation.selectors import WorkspaceCard
 from moderation.services import ClaimConflict, Decision, DecisionError
 from moderation.services.decisions import UNDOABLE, undo_deadline
 
@@ -182,7 +183,7 @@ def workspace_view(request: HttpRequest) -> HttpResponse:
         "undo": _undo(undo_id, moderator_id=moderator.pk, now=now) if undo_id else None,
         "latest_case_id": summary.latest_case_id or 0,
         "all_count": summary.tabs[Tab.ALL.value],
-        "summary_url": reverse("moderation-workspace-summary"),
+        "summary_url": reverse("api-moderation-queue-summary"),
         "claim_url_template": reverse("moderation-workspace-claim", args=[0]),
         "poll_seconds": POLL_SECONDS,
         "live_texts": {
@@ -336,14 +337,6 @@ def claim_view(request: HttpRequest, case_id: int) -> JsonResponse:
     return JsonResponse({"case_id": case_id, "expires_at": claim.expires_at.isoformat()})
 
 
-def summary_view(request: HttpRequest) -> JsonResponse:
-    """The tabs' counts and the newest case, as GET /api/moderation/queue/summary/ will
-    answer them: the live counter polls this until that endpoint is on main."""
-    _check_view(request)
-    summary = selectors.queue_summary()
-    return JsonResponse({"tabs": summary.tabs, "latest_case_id": summary.latest_case_id})
-
-
 def index_view(request: HttpRequest) -> HttpResponse:
     """The admin's index, except for moderators, whose home is the workspace (the
     workspace links to the index with ?index=1)."""
@@ -367,11 +360,6 @@ def urls() -> list[URLPattern]:
             "moderation/workspace/",
             wrap(require_safe(workspace_view)),
             name="moderation-workspace",
-        ),
-        path(
-            "moderation/workspace/summary/",
-            wrap(require_safe(summary_view)),
-            name="moderation-workspace-summary",
         ),
         path(
             "moderation/workspace/<int:case_id>/claim/",

@@ -61,7 +61,7 @@ class ModerationAction(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     # The machine's reason, as a code rendered in the reader's language with the
     # parameters in `details` (moderation.audit_text); "" for a moderator's decision.
-    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True, db_default="")
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 

@@ -20,6 +20,14 @@ from moderation.selectors.policies import (
     image_report_target,
     policy_for,
 )
+from moderation.selectors.queue import (
+    TAB_CONDITIONS,
+    ModeratorFigures,
+    QueueSummary,
+    QueueTab,
+    moderator_figures,
+    queue_summary,
+)
 from moderation.selectors.reporters import (
     ReporterProfile,
     ReporterStanding,
@@ -31,23 +39,22 @@ from moderation.selectors.reporters import (
 )
 from moderation.selectors.stats import ModerationStats, moderation_stats
 from moderation.selectors.workspace import (
-    QueueSummary,
-    Tab,
     WorkspaceCard,
     WorkspacePage,
     decisions_that_apply,
-    queue_summary,
     workspace_next_case_id,
     workspace_page,
 )
 
 __all__ = [
+    "TAB_CONDITIONS",
     "CaseWithThreshold",
     "ModerationStats",
+    "ModeratorFigures",
     "QueueSummary",
+    "QueueTab",
     "ReporterProfile",
     "ReporterStanding",
-    "Tab",
     "WorkspaceCard",
     "WorkspacePage",
     "action_list",
@@ -62,6 +69,7 @@ __all__ = [
     "image_ids_with_expired_reports",
     "image_report_target",
     "moderation_stats",
+    "moderator_figures",
     "policy_for",
     "queue_summary",
     "reason_breakdown",

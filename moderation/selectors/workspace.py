@@ -6,7 +6,6 @@ their image, article, source and claim) in one, then one query per kind of detai
 of them (reasons, networks, comments, audit rows, hash matches).
 """
 
-import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +27,8 @@ from moderation.models import (
 )
 from moderation.selectors.cases import case_queue_list
 from moderation.selectors.policies import CaseWithThreshold
+from moderation.selectors.queue import TAB_CONDITIONS
+from moderation.selectors.queue import QueueTab as Tab
 
 # Cards on one page of a tab.
 WORKSPACE_PAGE_SIZE = 20
@@ -37,31 +38,6 @@ CARD_COMMENTS = 3
 SENSITIVE_REASONS = frozenset({Reason.NUDITY, Reason.VIOLENCE})
 # Reports that still say something about the image: counted, held, or upheld by a block.
 _LIVE_OUTCOMES = (ReportOutcome.OPEN, ReportOutcome.HELD, ReportOutcome.UPHELD)
-
-
-class Tab(enum.StrEnum):
-    NEEDS_REVIEW = "needs_review"
-    GROUPED = "grouped"
-    BLOCKED = "blocked"
-    PROTECTED = "protected"
-    ALL = "all"
-
-
-_TAB_CONDITIONS = {
-    Tab.NEEDS_REVIEW: Q(needs_review=True),
-    Tab.GROUPED: Q(brigade_held_at__isnull=False),
-    Tab.BLOCKED: Q(state__in=BLOCKED_STATES),
-    Tab.PROTECTED: Q(protected=True),
-    Tab.ALL: Q(),
-}
-
-
-@dataclass(frozen=True)
-class QueueSummary:
-    """The tabs' counts, and the newest case (what the live counter compares with)."""
-
-    tabs: dict[str, int]
-    latest_case_id: int | None
 
 
 @dataclass
@@ -129,24 +105,9 @@ def decisions_that_apply(
     return offered
 
 
-def queue_summary() -> QueueSummary:
-    """Each tab's count and the newest case, in one query.
-
-    One pass over the cases table (a few milliseconds at 100k cases) rather than one
-    count per tab: no index serves "grouped" or "protected", and five index scans cost
-    more than one sequential scan of a narrow table.
-    """
-    counts = ImageCase.objects.aggregate(
-        **{tab.value: Count("pk", filter=condition) for tab, condition in _TAB_CONDITIONS.items()},
-        latest_case_id=Max("pk"),
-    )
-    latest = counts.pop("latest_case_id")
-    return QueueSummary(tabs=counts, latest_case_id=latest)
-
-
 def workspace_case_list(*, tab: Tab) -> QuerySet[CaseWithThreshold]:
     """A tab's cases in the queue's order, with their claim and its moderator."""
-    return case_queue_list().filter(_TAB_CONDITIONS[tab]).select_related("claim__moderator")
+    return case_queue_list().filter(TAB_CONDITIONS[tab]).select_related("claim__moderator")
 
 
 def workspace_page(

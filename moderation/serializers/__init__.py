@@ -27,6 +27,12 @@ from moderation.serializers.reporters import (
     ReporterSerializer,
 )
 from moderation.serializers.reports import ReportErrorsSerializer, ReportInputSerializer
+from moderation.serializers.workspace import (
+    ClaimSerializer,
+    ConflictSerializer,
+    QueueSummarySerializer,
+    conflict_body,
+)
 
 __all__ = [
     "CASE_ORDERINGS",
@@ -41,8 +47,11 @@ __all__ = [
     "CaseReportSerializer",
     "CaseSerializer",
     "CaseSourceSerializer",
+    "ClaimSerializer",
+    "ConflictSerializer",
     "DecisionErrorsSerializer",
     "DecisionInputSerializer",
+    "QueueSummarySerializer",
     "ReasonCountSerializer",
     "ReportErrorsSerializer",
     "ReportInputSerializer",
@@ -50,6 +59,7 @@ __all__ = [
     "ReporterMuteInputSerializer",
     "ReporterRecordSerializer",
     "ReporterSerializer",
+    "conflict_body",
     "field_errors_serializer",
     "number_field",
 ]

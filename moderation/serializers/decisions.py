@@ -22,6 +22,16 @@ class DecisionInputSerializer(serializers.Serializer):
         help_text='Why; required for "note".',
     )
 
+    seen_action = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The id of the case's latest audit row the moderator was shown (0 for none): "
+        "when another actor has acted on the case since, the decision is refused (409) and "
+        "the answer says who did what.",
+    )
+
     def validate(self, attrs: dict) -> dict:
         if attrs["action"] == Decision.NOTE and not attrs["note"].strip():
             raise serializers.ValidationError({"note": [_("A note needs some text.")]})

@@ -77,18 +77,12 @@ def case_release(*, case_id: int, moderator: User) -> bool:
     return bool(deleted)
 
 
-def claim_check(*, case_id: int, moderator: User, now: datetime | None = None) -> None:
-    """Refuse (ClaimConflict) when another moderator's claim on the case runs. Called
-    by the decisions under the case's lock."""
+def claim_refuse(*, claim: CaseClaim | None, moderator: User, now: datetime | None = None) -> None:
+    """Refuse (ClaimConflict) when `claim`, a case's claim read under the case's lock, is
+    another moderator's and runs still. Called by the decisions."""
     now = now or timezone.now()
-    current = (
-        CaseClaim.objects.select_related("moderator")
-        .filter(case_id=case_id, expires_at__gt=now)
-        .exclude(moderator=moderator)
-        .first()
-    )
-    if current is not None:
-        raise ClaimConflict(holder=_holder(current))
+    if claim is not None and claim.moderator_id != moderator.pk and claim.expires_at > now:
+        raise ClaimConflict(holder=_holder(claim))
 
 
 def _holder(claim: CaseClaim) -> Holder:

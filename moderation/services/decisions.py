@@ -36,7 +36,8 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
-from moderation.selectors import policy_for
+from moderation.rules import needs_review
+from moderation.selectors import case_list_with_threshold, policy_for
 from moderation.services import bans, outbox
 from moderation.services.cases import (
     HOLDS,
@@ -46,7 +47,7 @@ from moderation.services.cases import (
     lock_case,
     refresh_needs_review,
 )
-from moderation.services.claims import claim_check, moderator_name
+from moderation.services.claims import claim_refuse, moderator_name
 
 # What a decision adds to its audit row's details (JSON).
 Details = dict[str, object]
@@ -105,26 +106,35 @@ def case_decide(
     """
     decision = Decision(decision)
     with transaction.atomic():
+        # One read: the case locked, with its image, its claim and the policy's threshold.
         case = (
-            ImageCase.objects.select_for_update(of=("self",))
-            .select_related("image__article")
+            case_list_with_threshold()
+            .select_for_update(of=("self",))
+            .select_related("image__article", "claim__moderator")
             .get(pk=case_id)
         )
-        claim_check(case_id=case.pk, moderator=actor)
+        claim = getattr(case, "claim", None)
+        claim_refuse(claim=claim, moderator=actor)
         if seen_action_id is not None:
             _conflict_check(case=case, seen_action_id=seen_action_id, actor=actor)
         before = {**_snapshot(case), "visibility": case.image.visibility}
         changes = _Changes()
         details = _DECISIONS[decision](case=case, note=note, changes=changes)
         if decision != Decision.NOTE:
+            # Under the case's lock nothing else changes the row: its new values are
+            # known here, and written in one UPDATE.
             case.reviewed_by = actor
             case.reviewed_at = timezone.now()
-            case.save(update_fields=["reviewed_by", "reviewed_at"])
-            refresh_needs_review(
-                cases=ImageCase.objects.filter(pk=case.pk),
-                threshold=policy_for(source_id=case.image.article.source_id).threshold,
+            case.needs_review = needs_review(
+                state=case.state,
+                protected=case.protected,
+                open_report_count=case.open_report_count,
+                threshold=case.threshold,
+                grouped_held=case.brigade_held_at is not None,
+                blocked_at=case.blocked_at,
+                reviewed_at=case.reviewed_at,
             )
-            case.refresh_from_db(fields=["open_report_count", "score", "needs_review"])
+            case.save(update_fields=_DECIDED_FIELDS)
             details["undo"] = {
                 "before": before,
                 "after": _snapshot(case),
@@ -132,8 +142,9 @@ def case_decide(
                 "bans_created": changes.bans_created,
                 "bans_lifted": changes.bans_lifted,
             }
-            # The decision ends the examination; the next case opened claims anew.
-            CaseClaim.objects.filter(case_id=case.pk, moderator=actor).delete()
+            if claim is not None:
+                # The decision ends the examination; the next case opened claims anew.
+                CaseClaim.objects.filter(case_id=case.pk, moderator=actor).delete()
         action = ModerationAction.objects.create(
             image_id=case.image_id,
             action=_ACTION_OF[decision],
@@ -147,6 +158,21 @@ def case_decide(
         # The case may be over its threshold already: let the block path decide now.
         transaction.on_commit(lambda: outbox.enqueue_auto_block(image_id=case.image_id))
     return action
+
+
+# What a decision may change in its case's row (services.cases.case_block writes the
+# block's own compare-and-set first).
+_DECIDED_FIELDS = [
+    "state",
+    "protected",
+    "open_report_count",
+    "score",
+    "blocked_at",
+    *HOLDS,
+    "reviewed_by",
+    "reviewed_at",
+    "needs_review",
+]
 
 
 # Kinds of audit rows whose author may undo them (a note changes nothing to undo).
@@ -327,8 +353,6 @@ def _confirm(*, case: ImageCase, note: str, changes: _Changes) -> Details:
         details["banned_hashes"] = banned
         changes.bans_created = banned
     case.state = CaseState.BLOCKED
-    case.save(update_fields=["state", "blocked_at", "open_report_count", "score", *HOLDS])
-    case.refresh_from_db(fields=["open_report_count", "score"])
     return details
 
 
@@ -349,7 +373,6 @@ def _restore(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     case.open_report_count = 0
     case.score = Decimal(0)
     lift_holds(case=case)
-    case.save(update_fields=["state", "blocked_at", "open_report_count", "score", *HOLDS])
     Image.objects.filter(pk=case.image_id).update(visibility=Image.Visibility.VISIBLE)
     changes.bans_lifted = bans.image_unban(image_id=case.image_id)
     return {"dismissed_reports": dismissed, "lifted_bans": changes.bans_lifted}
@@ -368,7 +391,6 @@ def _dismiss(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     case.open_report_count = 0
     case.score = Decimal(0)
     lift_holds(case=case)
-    case.save(update_fields=["open_report_count", "score", *HOLDS])
     return {"dismissed_reports": dismissed}
 
 
@@ -378,7 +400,6 @@ def _protect(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if case.state in BLOCKED_STATES:
         raise DecisionError(_("The image is blocked: restore it before protecting it."))
     case.protected = True
-    case.save(update_fields=["protected"])
     return {}
 
 
@@ -386,7 +407,6 @@ def _unprotect(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if not case.protected:
         raise DecisionError(_("The image is not protected."))
     case.protected = False
-    case.save(update_fields=["protected"])
     return {}
 
 
@@ -397,19 +417,18 @@ def _release(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     if case.state not in BLOCKABLE_STATES:
         raise DecisionError(_("The image is blocked: there is nothing to release."))
     count, weight = _count_held_reports(case=case, outcome=ReportOutcome.OPEN, changes=changes)
-    case.save(update_fields=["open_report_count", "score", *HOLDS])
-    case.refresh_from_db(fields=["open_report_count", "score"])
     return {"released_reports": count, "released_weight": float(weight)}
 
 
 def _count_held_reports(*, case: ImageCase, outcome: str, changes: _Changes) -> tuple[int, Decimal]:
     """Count a case's held reports after all, as a moderator judged the burst: they
-    take `outcome` and join the count and score; the hold is lifted. The caller saves."""
+    take `outcome` and join the count and score; the hold is lifted. The caller saves,
+    under the case's lock: nothing else changes the count meanwhile."""
     count, weight = _move_reports(
         case=case, outcomes=[ReportOutcome.HELD], to=outcome, changes=changes
     )
-    case.open_report_count = F("open_report_count") + count
-    case.score = F("score") + weight
+    case.open_report_count += count
+    case.score += weight
     lift_holds(case=case)
     return count, weight
 

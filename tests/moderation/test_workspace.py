@@ -20,7 +20,7 @@ from moderation.models import (
     ModerationAction,
     ReportOutcome,
 )
-from moderation.selectors import Tab
+from moderation.selectors import QueueTab as Tab
 from moderation.services import Decision
 from tests.factories import ImageFactory, ModeratorFactory, UserFactory
 from tests.html import parse
@@ -373,18 +373,6 @@ def test_the_claim_url_claims_or_says_who_holds_the_case(moderator):
     assert mine.status_code == 200
     assert theirs.status_code == 409
     assert theirs.json()["holder"] == moderator.get_username()
-
-
-def test_the_summary_answers_the_tabs_and_the_newest_case(moderator):
-    flagged_case(reports=3)
-    newest = flagged_case(reports=1)
-
-    answer = client_for(moderator).get(f"{WORKSPACE}summary/").json()
-
-    assert answer == {
-        "tabs": {"needs_review": 1, "grouped": 0, "blocked": 0, "protected": 0, "all": 2},
-        "latest_case_id": newest.pk,
-    }
 
 
 # --- bad input -------------------------------------------------------------------------

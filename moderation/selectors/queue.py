@@ -1,0 +1,122 @@
+"""The queue's tabs and their counts, and each moderator's own figures."""
+
+import enum
+import itertools
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db.models import BigIntegerField, Count, Exists, Max, OuterRef, Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from moderation.models import BLOCKED_STATES, ActionKind, ImageCase, ModerationAction
+
+
+class QueueTab(enum.StrEnum):
+    NEEDS_REVIEW = "needs_review"
+    GROUPED = "grouped"
+    BLOCKED = "blocked"
+    PROTECTED = "protected"
+    ALL = "all"
+
+
+# Which cases each tab shows: the one definition the workspace, its summary and the
+# API share.
+TAB_CONDITIONS: dict[QueueTab, Q] = {
+    QueueTab.NEEDS_REVIEW: Q(needs_review=True),
+    QueueTab.GROUPED: Q(brigade_held_at__isnull=False),
+    QueueTab.BLOCKED: Q(state__in=BLOCKED_STATES),
+    QueueTab.PROTECTED: Q(protected=True),
+    QueueTab.ALL: Q(),
+}
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    tabs: dict[str, int]
+    # The newest case: a workspace rendered with an older one has new cases to show.
+    latest_case_id: int | None
+
+
+def queue_summary() -> QueueSummary:
+    """Each tab's count and the newest case, in one query (one pass over the cases)."""
+    counts = ImageCase.objects.aggregate(
+        **{tab.value: Count("pk", filter=condition) for tab, condition in TAB_CONDITIONS.items()},
+        latest_case_id=Max("pk"),
+    )
+    latest = counts.pop("latest_case_id")
+    return QueueSummary(tabs=counts, latest_case_id=latest)
+
+
+# The decisions a moderator's figures count: what changes a case (a note does not,
+# and an undo takes a decision back).
+DECISION_KINDS = (
+    ActionKind.CONFIRM,
+    ActionKind.RESTORE,
+    ActionKind.DISMISS,
+    ActionKind.PROTECT,
+    ActionKind.UNPROTECT,
+    ActionKind.RELEASE,
+)
+# A later decision the other way: a block undone by a restore, a kept image blocked.
+_REVERSED_BY: dict[str, tuple[str, ...]] = {
+    ActionKind.CONFIRM: (ActionKind.RESTORE,),
+    ActionKind.RESTORE: (ActionKind.CONFIRM, ActionKind.BLOCK),
+    ActionKind.DISMISS: (ActionKind.CONFIRM, ActionKind.BLOCK),
+    ActionKind.PROTECT: (ActionKind.UNPROTECT, ActionKind.CONFIRM, ActionKind.BLOCK),
+    ActionKind.UNPROTECT: (ActionKind.PROTECT,),
+    ActionKind.RELEASE: (ActionKind.DISMISS,),
+}
+# A pause longer than this between two decisions is a break, not time spent on a case.
+PACE_BREAK_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class ModeratorFigures:
+    decisions_today: int
+    decisions_week: int
+    # The median time between two consecutive decisions this week, breaks left out.
+    median_seconds: float | None
+    # Of this week's decisions, the share another moderator later reversed.
+    reversed_share: float | None
+
+
+def moderator_figures(*, moderator: User, now: datetime | None = None) -> ModeratorFigures:
+    """A moderator's decisions today and this week (local time, weeks from Monday), their
+    pace, and how many of them were later reversed by someone else. Undone decisions do
+    not count. Two queries."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    undone = ModerationAction.objects.annotate(
+        undone_id=Cast(KT("details__undone_action"), BigIntegerField())
+    ).filter(action=ActionKind.UNDO, undone_id=OuterRef("pk"))
+    reversed_later = Q()
+    for kind, reversals in _REVERSED_BY.items():
+        later = ModerationAction.objects.filter(
+            image_id=OuterRef("image_id"), pk__gt=OuterRef("pk"), action__in=reversals
+        ).exclude(actor=moderator)
+        reversed_later |= Q(Q(action=kind), Exists(later))
+    decisions = (
+        ModerationAction.objects.filter(
+            actor=moderator, action__in=DECISION_KINDS, created_at__gte=week, created_at__lte=now
+        )
+        .exclude(Exists(undone))
+        .order_by("created_at")
+    )
+    times = list(decisions.values_list("created_at", flat=True))
+    reversed_count = decisions.filter(reversed_later).count() if times else 0
+    gaps = [
+        seconds
+        for earlier, later in itertools.pairwise(times)
+        if (seconds := (later - earlier).total_seconds()) <= PACE_BREAK_SECONDS
+    ]
+    return ModeratorFigures(
+        decisions_today=sum(time >= today for time in times),
+        decisions_week=len(times),
+        median_seconds=statistics.median(gaps) if gaps else None,
+        reversed_share=reversed_count / len(times) if times else None,
+    )
