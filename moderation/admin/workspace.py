@@ -156,6 +156,7 @@ def workspace_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     page = selectors.workspace_page(tab=tab, moderator_id=moderator.pk, now=now, page=page_number)
     summary = selectors.queue_summary()
+    figures = selectors.moderator_figures(moderator=moderator, now=now)
     ids = [card.case.pk for card in page.cards]
     if case_id not in ids:
         case_id = next((card.case.pk for card in page.cards if not card.claimed_by), None)
@@ -191,6 +192,7 @@ def workspace_view(request: HttpRequest) -> HttpResponse:
             for n in range(LIVE_TEXTS)
         },
         "shortcuts": SHORTCUTS,
+        "figures": _figures(figures),
         "note_max_length": NOTE_MAX_LENGTH,
         "index_url": reverse("admin:index") + "?index=1",
         "queue_url": reverse("admin:moderation_imagecase_changelist"),
@@ -245,6 +247,25 @@ def _card(card: WorkspaceCard, *, tab: Tab, current: bool, can_decide: bool) -> 
         if can_decide
         else [],
     }
+
+
+def _figures(figures: selectors.ModeratorFigures) -> list[str]:
+    """The moderator's own figures, as short phrases."""
+    phrases = [
+        ngettext("%(count)s decision today", "%(count)s decisions today", figures.decisions_today)
+        % {"count": figures.decisions_today},
+        ngettext("%(count)s this week", "%(count)s this week", figures.decisions_week)
+        % {"count": figures.decisions_week},
+    ]
+    if figures.median_seconds is not None:
+        phrases.append(
+            _("%(seconds)s s per decision (median)") % {"seconds": round(figures.median_seconds)}
+        )
+    if figures.reversed_share is not None:
+        phrases.append(
+            _("%(percent)s %% later reversed") % {"percent": round(100 * figures.reversed_share)}
+        )
+    return phrases
 
 
 def _undo(action_id: int, *, moderator_id: int, now) -> dict | None:

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import BigIntegerField, Count, Exists, Max, OuterRef, Q
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Q,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -87,28 +96,36 @@ class ModeratorFigures:
 def moderator_figures(*, moderator: User, now: datetime | None = None) -> ModeratorFigures:
     """A moderator's decisions today and this week (local time, weeks from Monday), their
     pace, and how many of them were later reversed by someone else. Undone decisions do
-    not count. Two queries."""
+    not count. One query."""
     now = now or timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=today.weekday())
     undone = ModerationAction.objects.annotate(
         undone_id=Cast(KT("details__undone_action"), BigIntegerField())
-    ).filter(action=ActionKind.UNDO, undone_id=OuterRef("pk"))
+    ).filter(
+        # Only a decision's author undoes it, within seconds.
+        action=ActionKind.UNDO,
+        actor=moderator,
+        created_at__gte=week,
+        undone_id=OuterRef("pk"),
+    )
     reversed_later = Q()
     for kind, reversals in _REVERSED_BY.items():
         later = ModerationAction.objects.filter(
             image_id=OuterRef("image_id"), pk__gt=OuterRef("pk"), action__in=reversals
         ).exclude(actor=moderator)
         reversed_later |= Q(Q(action=kind), Exists(later))
-    decisions = (
+    decisions = list(
         ModerationAction.objects.filter(
             actor=moderator, action__in=DECISION_KINDS, created_at__gte=week, created_at__lte=now
         )
         .exclude(Exists(undone))
+        .annotate(reversed=ExpressionWrapper(reversed_later, output_field=BooleanField()))
         .order_by("created_at")
+        .values_list("created_at", "reversed")
     )
-    times = list(decisions.values_list("created_at", flat=True))
-    reversed_count = decisions.filter(reversed_later).count() if times else 0
+    times = [created_at for created_at, _reversed in decisions]
+    reversed_count = sum(was_reversed for _created_at, was_reversed in decisions)
     gaps = [
         seconds
         for earlier, later in itertools.pairwise(times)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from moderation.models import (
@@ -118,12 +118,25 @@ def workspace_page(
     page: int = 1,
     per_page: int = WORKSPACE_PAGE_SIZE,
 ) -> WorkspacePage:
-    """One page of a tab's cards, with every card's details, in six queries."""
+    """One page of a tab's cards, with every card's details, in five queries."""
     offset = (max(page, 1) - 1) * per_page
-    cases = list(workspace_case_list(tab=tab)[offset : offset + per_page + 1])
+    # The latest audit row of each case comes in the same query: what a decision says it
+    # saw (services.case_decide's seen_action_id).
+    latest_action = (
+        ModerationAction.objects.filter(image_id=OuterRef("image_id")).order_by("-pk").values("pk")
+    )
+    cases = list(
+        workspace_case_list(tab=tab).annotate(latest_action_id=Subquery(latest_action[:1]))[
+            offset : offset + per_page + 1
+        ]
+    )
     has_next = len(cases) > per_page
     cards = [
-        WorkspaceCard(case=case, claimed_by=_claimed_by(case, moderator_id=moderator_id, now=now))
+        WorkspaceCard(
+            case=case,
+            claimed_by=_claimed_by(case, moderator_id=moderator_id, now=now),
+            latest_action_id=case.latest_action_id or 0,
+        )
         for case in cases[:per_page]
     ]
     _add_details(cards)
@@ -206,11 +219,6 @@ def _add_details(cards: list[WorkspaceCard]) -> None:
         by_image[image_id].comments.append((reason, comment, created_at))
 
     actions = ModerationAction.objects.filter(image_id__in=image_ids)
-    for image_id, latest in (
-        actions.values("image_id").annotate(latest=Max("pk")).values_list("image_id", "latest")
-    ):
-        by_image[image_id].latest_action_id = latest
-
     matches: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for image_id, details in actions.filter(action=ActionKind.HASH_BLOCK).values_list(
         "image_id", "details"

@@ -441,3 +441,21 @@ def test_next_case_skips_those_another_moderator_examines(moderator):
 
     assert next_id == third.pk
     assert later == second.pk
+
+
+def test_the_page_shows_the_moderators_own_figures(moderator):
+    # given a moderator who dismissed two cases, one of which another moderator confirmed
+    first, second = flagged_case(), flagged_case()
+    for case in (first, second):
+        services.case_decide(case_id=case.pk, decision=Decision.DISMISS, actor=moderator)
+    services.case_decide(case_id=first.pk, decision=Decision.CONFIRM, actor=ModeratorFactory())
+
+    # when they open the workspace (in English)
+    with translation.override("en"):
+        page = client_for(moderator).get(WORKSPACE, HTTP_ACCEPT_LANGUAGE="en")
+
+    # then their figures read two decisions today, and half of them reversed
+    figures = first_match(parse(page), "#ws-figures").text
+    assert "2 decisions today" in figures
+    assert "2 this week" in figures
+    assert "50 % later reversed" in figures
