@@ -12,6 +12,11 @@ from moderation.selectors.cases import (
     held_report_counts,
     reason_breakdown,
 )
+from moderation.selectors.notifications import (
+    NotificationRecipient,
+    immediate_reasons_wanted,
+    notification_recipients,
+)
 from moderation.selectors.policies import (
     CaseWithThreshold,
     case_list_with_threshold,
@@ -34,6 +39,7 @@ from moderation.selectors.stats import ModerationStats, moderation_stats
 __all__ = [
     "CaseWithThreshold",
     "ModerationStats",
+    "NotificationRecipient",
     "ReporterProfile",
     "ReporterStanding",
     "action_list",
@@ -46,7 +52,9 @@ __all__ = [
     "held_report_counts",
     "image_ids_with_expired_reports",
     "image_report_target",
+    "immediate_reasons_wanted",
     "moderation_stats",
+    "notification_recipients",
     "policy_for",
     "reason_breakdown",
     "report_burst_counts",

@@ -35,7 +35,12 @@ from moderation.rules import (
     half_threshold,
     network_allowance,
 )
-from moderation.selectors import image_report_target, report_burst_counts, reporter_standing
+from moderation.selectors import (
+    image_report_target,
+    immediate_reasons_wanted,
+    report_burst_counts,
+    reporter_standing,
+)
 from moderation.services import outbox
 from moderation.services.cases import case_uncount, to_decimal
 from moderation.services.reporters import mute_follow_address
@@ -237,8 +242,15 @@ def _report_record(
         # A count of 1 means this report found the case without open reports: its
         # first ever, or the first since they were all closed (restore, dismissal,
         # expiry). The atomic count gives exactly one such report per episode. A
-        # protected image waits for nobody's review, so nobody is mailed.
-        if count == 1 and state in BLOCKABLE_STATES and not protected:
+        # protected image waits for nobody's review, so nobody is mailed. Nor is anyone
+        # when no moderator wants this reason at once (it waits for the digest): then
+        # nothing is published. One small query, asked on first reports only.
+        if (
+            count == 1
+            and state in BLOCKABLE_STATES
+            and not protected
+            and reason in immediate_reasons_wanted()
+        ):
             transaction.on_commit(
                 lambda: outbox.enqueue_notification(
                     task_name="first_report_notify", object_id=report_id
