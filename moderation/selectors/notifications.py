@@ -7,10 +7,13 @@ blocks at once, the daily digest). The addresses of MODERATION_NOTIFY_EMAILS hav
 of their own: they get the defaults.
 """
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
 from django.db.models import QuerySet
 
 from moderation.models import MODERATORS_GROUP, Reason
@@ -74,20 +77,43 @@ def notification_recipients() -> list[NotificationRecipient]:
     return list(recipients.values())
 
 
+# The report path's question, as one statement: the ORM takes longer to build this query
+# (about 0.8 ms) than PostgreSQL to run it (about 0.1 ms; 0.4 ms with the round trip).
+_WANTED_REASONS_SQL = """
+SELECT DISTINCT preferences.immediate_reasons
+FROM {user} AS moderator
+JOIN {user_groups} AS membership ON membership.{user_column} = moderator.id
+JOIN {group} AS grp ON grp.id = membership.group_id
+LEFT JOIN moderation_moderatorpreferences AS preferences
+    ON preferences.moderator_id = moderator.id
+WHERE grp.name = %s AND moderator.is_active AND moderator.email <> ''
+"""
+
+
 def immediate_reasons_wanted() -> frozenset[str]:
     """The reasons whose first report someone wants mailed at once.
 
     The report path asks this on a first report only (one per episode of a case), to
     publish the email's task only when it will send something. One query on the few
-    moderators' rows (the group's name is unique, the preferences' key is the user's),
-    about 0.3 ms, which is less than the publish it saves; no cache, so a change of
-    preferences or of the group counts from the next report.
+    moderators' rows through their indexes (the group's unique name, the membership's
+    group, the preferences' key: the user's), about 0.4 ms, less than the publish it
+    spares; no cache, so a change of preferences or of the group counts from the next
+    report, in every process.
     """
     wanted = set(DEFAULT_IMMEDIATE_REASONS) if _settings_addresses() else set()
-    for reasons in (
-        _moderators().values_list("moderation_preferences__immediate_reasons", flat=True).distinct()
-    ):
-        wanted |= _reasons(reasons)
+    user_model = get_user_model()
+    groups = user_model._meta.get_field("groups").remote_field.through._meta
+    sql = _WANTED_REASONS_SQL.format(
+        user=connection.ops.quote_name(user_model._meta.db_table),
+        group=connection.ops.quote_name(Group._meta.db_table),
+        user_groups=connection.ops.quote_name(groups.db_table),
+        user_column=connection.ops.quote_name(groups.get_field(user_model._meta.model_name).column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [MODERATORS_GROUP])
+        for (stored,) in cursor.fetchall():
+            # The driver may give the JSON as text (SQLite, Django's psycopg loader).
+            wanted |= _reasons(json.loads(stored) if isinstance(stored, str) else stored)
     return frozenset(wanted)
 
 
