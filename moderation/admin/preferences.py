@@ -11,13 +11,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.admin_inputs import InputCheckedAdmin
 from moderation.models import MODERATORS_GROUP, ModeratorPreferences, Reason
+from moderation.permissions import acting_moderator
 from moderation.services.preferences import (
     moderator_preferences_ensure,
     moderator_preferences_update,
@@ -68,7 +68,7 @@ class ModeratorPreferencesAdmin(InputCheckedAdmin):
         """The signed-in moderator's own preferences, made with the defaults the first time."""
         if not _may_choose(request):
             raise PermissionDenied
-        preferences = moderator_preferences_ensure(moderator_id=request.user.pk)
+        preferences = moderator_preferences_ensure(moderator_id=acting_moderator(request).pk)
         return HttpResponseRedirect(
             reverse("admin:moderation_moderatorpreferences_change", args=[preferences.pk])
         )
@@ -106,14 +106,13 @@ class ModeratorPreferencesAdmin(InputCheckedAdmin):
 
     def render_change_form(
         self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
-    ) -> TemplateResponse:
+    ) -> HttpResponse:
         if _own(request, obj):
             context["title"] = gettext("My notifications")
-        response = super().render_change_form(request, context, add, change, form_url, obj)
+        context["own_preferences"] = _own(request, obj)
         # The breadcrumbs link to the list of everyone's only for who may open it.
-        response.context_data["has_view_permission"] = super().has_view_permission(request)
-        response.context_data["own_preferences"] = _own(request, obj)
-        return response
+        context["may_list_preferences"] = super().has_view_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: ModeratorPreferences, form, change) -> None:
         # Through the service; never obj.save().

@@ -11,8 +11,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -82,7 +81,7 @@ def notification_recipients() -> list[NotificationRecipient]:
 _WANTED_REASONS_SQL = """
 SELECT DISTINCT preferences.immediate_reasons
 FROM {user} AS moderator
-JOIN {user_groups} AS membership ON membership.{user_column} = moderator.id
+JOIN {user_groups} AS membership ON membership.user_id = moderator.id
 JOIN {group} AS grp ON grp.id = membership.group_id
 LEFT JOIN moderation_moderatorpreferences AS preferences
     ON preferences.moderator_id = moderator.id
@@ -101,13 +100,11 @@ def immediate_reasons_wanted() -> frozenset[str]:
     report, in every process.
     """
     wanted = set(DEFAULT_IMMEDIATE_REASONS) if _settings_addresses() else set()
-    user_model = get_user_model()
-    groups = user_model._meta.get_field("groups").remote_field.through._meta
+    # Django's own user model (AUTH_USER_MODEL is not swapped), named as Django names it.
     sql = _WANTED_REASONS_SQL.format(
-        user=connection.ops.quote_name(user_model._meta.db_table),
+        user=connection.ops.quote_name(User._meta.db_table),
         group=connection.ops.quote_name(Group._meta.db_table),
-        user_groups=connection.ops.quote_name(groups.db_table),
-        user_column=connection.ops.quote_name(groups.get_field(user_model._meta.model_name).column),
+        user_groups=connection.ops.quote_name(User.groups.through._meta.db_table),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [MODERATORS_GROUP])
@@ -117,12 +114,8 @@ def immediate_reasons_wanted() -> frozenset[str]:
     return frozenset(wanted)
 
 
-def _moderators() -> QuerySet:
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=MODERATORS_GROUP)
-        .exclude(email="")
-    )
+def _moderators() -> QuerySet[User]:
+    return User.objects.filter(is_active=True, groups__name=MODERATORS_GROUP).exclude(email="")
 
 
 def _settings_addresses() -> list[str]:

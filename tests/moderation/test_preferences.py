@@ -320,6 +320,8 @@ def test_a_moderator_opens_their_notifications_with_the_defaults_and_changes_the
     assert html.select("input[name=immediate_auto_blocks][checked]")
     assert html.select("input[name=daily_digest][checked]")
     assert "My notifications" in html.one("h1").text
+    # (no link to the list of everyone's, which is not hers to open)
+    assert not html.select(f'.breadcrumbs a[href="{PREFERENCES}"]')
 
     # when she asks for nudity and violence too, and turns the digest off
     saved = client.post(change_url(ada), form_data("violence", "nudity", "illegal", digest=False))
