@@ -92,8 +92,8 @@ WHERE grp.name = %s AND moderator.is_active AND moderator.email <> ''
 def immediate_reasons_wanted() -> frozenset[str]:
     """The reasons whose first report someone wants mailed at once.
 
-    The report path asks this on a first report only (one per episode of a case), to
-    publish the email's task only when it will send something. One query on the few
+    The report path asks this after a first report commits (one per episode of a case),
+    to publish the email's task only when it will send something. One query on the few
     moderators' rows through their indexes (the group's unique name, the membership's
     group, the preferences' key: the user's), about 0.4 ms, less than the publish it
     spares; no cache, so a change of preferences or of the group counts from the next

@@ -242,24 +242,24 @@ def _report_record(
         # A count of 1 means this report found the case without open reports: its
         # first ever, or the first since they were all closed (restore, dismissal,
         # expiry). The atomic count gives exactly one such report per episode. A
-        # protected image waits for nobody's review, so nobody is mailed. Nor is anyone
-        # when no moderator wants this reason at once (it waits for the digest): then
-        # nothing is published. One small query, asked on first reports only.
-        if (
-            count == 1
-            and state in BLOCKABLE_STATES
-            and not protected
-            and reason in immediate_reasons_wanted()
-        ):
+        # protected image waits for nobody's review, so nobody is mailed.
+        if count == 1 and state in BLOCKABLE_STATES and not protected:
+            # Robust: what fails after commit costs this email at most, never the report.
             transaction.on_commit(
-                lambda: outbox.enqueue_notification(
-                    task_name="first_report_notify", object_id=report_id
-                )
+                lambda: _first_report_announce(report_id=report_id, reason=reason), robust=True
             )
 
     return ReportReceipt(
         result=ReportResult.CREATED, open_report_count=count, score=score, block_enqueued=due
     )
+
+
+def _first_report_announce(*, report_id: int, reason: str) -> None:
+    """Publish the first report's email only when a moderator wants its reason at once;
+    any other waits for the digest. Asked after commit, so that its one query (first
+    reports only) holds no lock."""
+    if reason in immediate_reasons_wanted():
+        outbox.enqueue_notification(task_name="first_report_notify", object_id=report_id)
 
 
 def _report_hold(
