@@ -16,8 +16,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.admin_inputs import InputCheckedAdmin
-from moderation.models import MODERATORS_GROUP, ModeratorPreferences, Reason
-from moderation.permissions import acting_moderator
+from moderation.models import ModeratorPreferences, Reason
+from moderation.permissions import VIEW_CASES, acting_moderator
 from moderation.services.preferences import (
     moderator_preferences_ensure,
     moderator_preferences_update,
@@ -91,11 +91,8 @@ class ModeratorPreferencesAdmin(InputCheckedAdmin):
     def moderator_display(self, preferences: ModeratorPreferences) -> str:
         # The name, without the link to the user's page that moderators may not open.
         moderator = preferences.moderator
-        return (
-            f"{moderator.get_username()} <{moderator.email}>"
-            if moderator.email
-            else (moderator.get_username())
-        )
+        name = moderator.get_username()
+        return f"{name} <{moderator.email}>" if moderator.email else name
 
     @admin.display(description=_("reasons mailed at once"))
     def reasons_display(self, preferences: ModeratorPreferences) -> str:
@@ -135,10 +132,10 @@ class ModeratorPreferencesAdmin(InputCheckedAdmin):
 
 
 def _may_choose(request: HttpRequest) -> bool:
-    # Whom the emails may go to: the active members of the Moderators group (the admin
-    # site has checked that the user is active staff), and superusers, who may look.
-    user = request.user
-    return user.is_superuser or user.groups.filter(name=MODERATORS_GROUP).exists()
+    # Whoever moderates: the permission comes with the Moderators group, whose active
+    # members with an address are mailed, and superusers have it. Django caches a
+    # user's permissions on the request's user: the admin asks this many times a page.
+    return request.user.has_perm(VIEW_CASES)
 
 
 def _own(request: HttpRequest, obj: ModeratorPreferences | None) -> bool:
