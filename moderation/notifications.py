@@ -1,6 +1,14 @@
 """Emails to the moderators: an image's first report, each automatic block, and a
 daily digest of what waits for review. Called by the tasks in moderation.tasks.
 
+Each goes only to those who want it (selectors.notification_recipients): a first report
+to the moderators who chose its reason (by default: illegal content), an automatic
+block to those who keep them on (the default), the digest to those who take it (the
+default). The digest lists every case that waits, including those whose first report
+nobody was mailed. The report path publishes a first report's task only when someone
+wants its reason (services.reports); the task checks again, preferences having maybe
+changed meanwhile.
+
 Delivery is *at most once* per event, with a retry when the mail server says no.
 Each email has a key naming its event; the first delivery inserts a
 ModeratorNotification row with that key (a unique column) and commits it
@@ -19,10 +27,10 @@ has taken the message. So:
 """
 
 import logging
+from collections.abc import Callable
 from datetime import date
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -34,7 +42,7 @@ from django.utils.translation import gettext, ngettext
 
 from articles.models import Image
 from moderation.models import (
-    MODERATORS_GROUP,
+    BLOCKABLE_STATES,
     ActionKind,
     CaseState,
     ModerationAction,
@@ -46,34 +54,18 @@ from moderation.models import (
 )
 from moderation.selectors import (
     CaseWithThreshold,
+    NotificationRecipient,
     case_list_with_threshold,
-    case_queue_filter,
     case_queue_list,
+    notification_recipients,
     reason_breakdown,
 )
 
 logger = logging.getLogger(__name__)
 
-# The group created by migration 0004_moderators_group.
 # The digest lists this many cases at most, then says how many more wait.
 DIGEST_MAX_CASES = 50
 _SUBJECT_TITLE_CHARS = 60
-
-
-def moderator_recipients() -> list[str]:
-    """The addresses of the active members of the Moderators group, then those of
-    MODERATION_NOTIFY_EMAILS, each once."""
-    addresses = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=MODERATORS_GROUP)
-        .exclude(email="")
-        .order_by("email")
-        .values_list("email", flat=True)
-    )
-    unique: dict[str, str] = {}
-    for address in [*addresses, *settings.MODERATION_NOTIFY_EMAILS]:
-        unique.setdefault(address.strip().lower(), address.strip())
-    return list(unique.values())
 
 
 def first_report_notify(*, report_id: int) -> bool:
@@ -86,7 +78,11 @@ def first_report_notify(*, report_id: int) -> bool:
     case = case_list_with_threshold().filter(image_id=report.image_id).first()
     if case is None:
         return False
-    recipients = _recipients_or_log(event=NotificationEvent.FIRST_REPORT)
+    recipients = _recipients_or_log(
+        event=NotificationEvent.FIRST_REPORT,
+        wanted=lambda recipient: report.reason in recipient.immediate_reasons,
+        what=f"reason {report.reason}",
+    )
     if not recipients:
         return False
 
@@ -129,7 +125,11 @@ def auto_block_notify(*, action_id: int) -> bool:
     case = case_list_with_threshold().filter(image_id=image.pk).first()
     if case is None:
         return False
-    recipients = _recipients_or_log(event=NotificationEvent.AUTO_BLOCK)
+    recipients = _recipients_or_log(
+        event=NotificationEvent.AUTO_BLOCK,
+        wanted=lambda recipient: recipient.immediate_auto_blocks,
+        what="automatic blocks",
+    )
     if not recipients:
         return False
 
@@ -157,18 +157,29 @@ def auto_block_notify(*, action_id: int) -> bool:
 
 
 def review_digest_send(*, day: date | None = None) -> bool:
-    """Send the moderators the list of cases that wait for review, once a day.
+    """Send the moderators the list of cases that wait, once a day: those awaiting
+    review (blocked by the machine, held, at half their threshold), then those reported
+    below that, whose first report was mailed only to whoever chose its reason, if anyone.
 
     Nothing is sent when nothing waits. Returns True when this call sent it.
     """
     day = day or timezone.localdate()
-    waiting = case_queue_filter(case_queue_list(), needs_review=True)
+    waiting = case_queue_list().filter(
+        Q(needs_review=True)
+        | Q(state__in=BLOCKABLE_STATES, protected=False, open_report_count__gt=0)
+    )
     totals = waiting.aggregate(
-        total=Count("pk"), auto_blocked=Count("pk", filter=Q(state=CaseState.AUTO_BLOCKED))
+        total=Count("pk"),
+        auto_blocked=Count("pk", filter=Q(needs_review=True, state=CaseState.AUTO_BLOCKED)),
+        quiet=Count("pk", filter=Q(needs_review=False)),
     )
     if not totals["total"]:
         return False
-    recipients = _recipients_or_log(event=NotificationEvent.REVIEW_DIGEST)
+    recipients = _recipients_or_log(
+        event=NotificationEvent.REVIEW_DIGEST,
+        wanted=lambda recipient: recipient.daily_digest,
+        what="the daily digest",
+    )
     if not recipients:
         return False
 
@@ -183,7 +194,8 @@ def review_digest_send(*, day: date | None = None) -> bool:
             {
                 "total": totals["total"],
                 "auto_blocked": totals["auto_blocked"],
-                "rising": totals["total"] - totals["auto_blocked"],
+                "rising": totals["total"] - totals["auto_blocked"] - totals["quiet"],
+                "quiet": totals["quiet"],
                 "cases": [
                     {
                         **_image_context(image=case.image, case=case),
@@ -194,6 +206,7 @@ def review_digest_send(*, day: date | None = None) -> bool:
                 ],
                 "more": totals["total"] - len(cases),
                 "queue_url": _absolute(reverse("admin:moderation_imagecase_changelist")),
+                "preferences_url": _preferences_url(),
             },
         )
     return _send_once(
@@ -250,14 +263,21 @@ def _claim(*, key: str, event: str, image_id: int | None) -> bool:
     return True
 
 
-def _recipients_or_log(*, event: str) -> list[str]:
-    recipients = moderator_recipients()
-    if not recipients:
+def _recipients_or_log(
+    *, event: str, wanted: Callable[[NotificationRecipient], bool], what: str
+) -> list[str]:
+    everyone = notification_recipients()
+    if not everyone:
         logger.warning(
             "no %s email: no active moderator has an email address and "
             "MODERATION_NOTIFY_EMAILS is empty",
             event,
         )
+        return []
+    recipients = [recipient.address for recipient in everyone if wanted(recipient)]
+    if not recipients:
+        # Their choice, not a fault: what is not mailed now waits in the queue and the digest.
+        logger.info("no %s email: no moderator wants %s mailed", event, what)
     return recipients
 
 
@@ -278,6 +298,7 @@ def _image_context(*, image: Image, case: CaseWithThreshold) -> dict[str, object
         "case": case,
         "threshold": case.threshold,
         "case_url": _absolute(reverse("admin:moderation_imagecase_change", args=[case.pk])),
+        "preferences_url": _preferences_url(),
     }
 
 
@@ -288,6 +309,11 @@ def _reasons_line(reasons: list[tuple[str, int]]) -> str:
 
 def _short(text: str) -> str:
     return Truncator(text).chars(_SUBJECT_TITLE_CHARS)
+
+
+def _preferences_url() -> str:
+    # Where each moderator chooses what is mailed to them (moderation.admin.preferences).
+    return _absolute(reverse("admin:moderation_moderatorpreferences_mine"))
 
 
 def _absolute(path: str) -> str:

@@ -7,6 +7,6 @@ moderation.services and writes one audit row. Importing the modules registers th
 ModelAdmins, which is all admin.autodiscover() needs of this package.
 """
 
-from moderation.admin import audit, bans, cases, policies, reporters
+from moderation.admin import audit, bans, cases, policies, preferences, reporters
 
-__all__ = ["audit", "bans", "cases", "policies", "reporters"]
+__all__ = ["audit", "bans", "cases", "policies", "preferences", "reporters"]

@@ -12,6 +12,11 @@ from moderation.selectors.cases import (
     held_report_counts,
     reason_breakdown,
 )
+from moderation.selectors.notifications import (
+    NotificationRecipient,
+    immediate_reasons_wanted,
+    notification_recipients,
+)
 from moderation.selectors.policies import (
     CaseWithThreshold,
     case_list_with_threshold,
@@ -51,6 +56,7 @@ __all__ = [
     "CaseWithThreshold",
     "ModerationStats",
     "ModeratorFigures",
+    "NotificationRecipient",
     "QueueSummary",
     "QueueTab",
     "ReporterProfile",
@@ -68,8 +74,10 @@ __all__ = [
     "held_report_counts",
     "image_ids_with_expired_reports",
     "image_report_target",
+    "immediate_reasons_wanted",
     "moderation_stats",
     "moderator_figures",
+    "notification_recipients",
     "policy_for",
     "queue_summary",
     "reason_breakdown",

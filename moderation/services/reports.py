@@ -35,7 +35,12 @@ from moderation.rules import (
     half_threshold,
     network_allowance,
 )
-from moderation.selectors import image_report_target, report_burst_counts, reporter_standing
+from moderation.selectors import (
+    image_report_target,
+    immediate_reasons_wanted,
+    report_burst_counts,
+    reporter_standing,
+)
 from moderation.services import outbox
 from moderation.services.cases import case_uncount, to_decimal
 from moderation.services.reporters import mute_follow_address
@@ -239,15 +244,22 @@ def _report_record(
         # expiry). The atomic count gives exactly one such report per episode. A
         # protected image waits for nobody's review, so nobody is mailed.
         if count == 1 and state in BLOCKABLE_STATES and not protected:
+            # Robust: what fails after commit costs this email at most, never the report.
             transaction.on_commit(
-                lambda: outbox.enqueue_notification(
-                    task_name="first_report_notify", object_id=report_id
-                )
+                lambda: _first_report_announce(report_id=report_id, reason=reason), robust=True
             )
 
     return ReportReceipt(
         result=ReportResult.CREATED, open_report_count=count, score=score, block_enqueued=due
     )
+
+
+def _first_report_announce(*, report_id: int, reason: str) -> None:
+    """Publish the first report's email only when a moderator wants its reason at once;
+    any other waits for the digest. Asked after commit, so that its one query (first
+    reports only) holds no lock."""
+    if reason in immediate_reasons_wanted():
+        outbox.enqueue_notification(task_name="first_report_notify", object_id=report_id)
 
 
 def _report_hold(

@@ -1,5 +1,9 @@
 """Emails to the moderators: one per image per event (first report, automatic
-block), a daily digest of what waits for review, and never at a reader's expense."""
+block), a daily digest of what waits for review, and never at a reader's expense.
+
+The moderators here keep the defaults (tests/moderation/test_preferences.py changes
+them): a first report is mailed at once when its reason is illegal content, which is
+the reason these readers give unless a test says otherwise."""
 
 import logging
 import smtplib
@@ -15,6 +19,7 @@ from kombu.exceptions import OperationalError
 from articles.models import Image
 from moderation import notifications, services, tasks
 from moderation.models import (
+    MODERATORS_GROUP,
     ActionKind,
     ImageCase,
     ModerationAction,
@@ -22,13 +27,15 @@ from moderation.models import (
     NotificationEvent,
     Report,
 )
-from moderation.services import Decision, ReportResult, case_decide, report_create
+from moderation.services import Decision, ReportResult, case_decide
 from newsroom.celery import app
 from tests.factories import ImageFactory, PolicyFactory, UserFactory
+from tests.moderation.mailing import FakeBroker, committed_runner, reader_reports
 from tests.readers import reader_client
 from tests.waiting import wait_until
 
 SITE = "https://signalement.example"
+PREFERENCES_URL = f"{SITE}/admin/moderation/moderatorpreferences/mine/"
 MODERATORS = ["ada@example.org", "bea@example.org"]
 
 
@@ -46,46 +53,13 @@ def mail_settings(settings):
 @pytest.fixture
 def moderators(db):
     """Two moderators with an address, and three people who must not be mailed."""
-    group, _ = Group.objects.get_or_create(name=notifications.MODERATORS_GROUP)
+    group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
     for address in MODERATORS:
         UserFactory(username=address.split("@")[0], email=address, is_staff=True).groups.add(group)
     UserFactory(username="noaddress", email="", is_staff=True).groups.add(group)
     UserFactory(username="gone", email="gone@example.org", is_active=False).groups.add(group)
     UserFactory(username="reader", email="reader@example.org")
     return MODERATORS
-
-
-class FakeBroker:
-    """Stands in for Redis in the unit tests: records what the services enqueue
-    after commit, and delivers it by running the task bodies in this thread, as a
-    worker would."""
-
-    TASKS = ("case_auto_block", "first_report_notify", "auto_block_notify", "review_digest_send")
-
-    def __init__(self, monkeypatch, capture_on_commit):
-        self.messages: list[tuple[str, tuple]] = []
-        self.capture_on_commit = capture_on_commit
-        for name in self.TASKS:
-            monkeypatch.setattr(getattr(tasks, name), "delay", self._recorder(name))
-
-    def _recorder(self, name):
-        def delay(*args):
-            self.messages.append((name, args))
-
-        return delay
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.messages]
-
-    def deliver(self) -> list:
-        """Run every queued message (and what they enqueue in turn) once."""
-        results = []
-        while self.messages:
-            name, args = self.messages.pop(0)
-            # Each task runs in its own transaction: its on_commit hooks fire.
-            with self.capture_on_commit(execute=True):
-                results.append(getattr(tasks, name).run(*args))
-        return results
 
 
 @pytest.fixture
@@ -95,27 +69,7 @@ def broker(monkeypatch, django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def committed(broker, django_capture_on_commit_callbacks):
-    """Run a service as its own committed transaction: its on_commit hooks fire
-    (and what they enqueue goes to the fake broker)."""
-
-    def run(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return run
-
-
-def reader_reports(committed, image, n, *, start=0, reason="violence", comment=""):
-    return [
-        committed(
-            report_create,
-            image_id=image.pk,
-            reporter_key=f"reader:{start + i}",
-            reason=reason,
-            comment=comment,
-        )
-        for i in range(n)
-    ]
+    return committed_runner(django_capture_on_commit_callbacks)
 
 
 def case_url(image) -> str:
@@ -149,9 +103,10 @@ def test_first_report_mails_the_moderators_once_in_french(
     assert "Un lecteur a signalé une image pour la première fois." in email.body
     assert "Article : Inondations à Valence" in email.body
     assert "Légende : La rue principale" in email.body
-    assert "Motif : violence" in email.body
+    assert "Motif : contenu illégal" in email.body
     assert "Commentaire : Des corps visibles" in email.body
     assert f"Voir le dossier : {case_url(image)}" in email.body
+    assert PREFERENCES_URL in email.body
     # and the notification is recorded as sent
     notification = ModeratorNotification.objects.get()
     assert notification.event == NotificationEvent.FIRST_REPORT
@@ -287,7 +242,7 @@ def test_an_auto_block_mails_the_moderators_once(moderators, broker, committed, 
     # given a threshold of 3 and an image whose first report was mailed
     PolicyFactory(threshold=3)
     image = ImageFactory(article__title="Manifestation", caption="")
-    reader_reports(committed, image, 1, reason="violence")
+    reader_reports(committed, image, 1)
     broker.deliver()
 
     # when two more readers report it and the worker blocks it
@@ -301,7 +256,7 @@ def test_an_auto_block_mails_the_moderators_once(moderators, broker, committed, 
     email = mailoutbox[1]
     assert email.subject == "[Signalement] Image bloquée automatiquement : Manifestation"
     assert "3 lecteurs distincts l'ont signalée (seuil : 3)" in email.body
-    assert "Motifs : nudité 2 · violence 1" in email.body
+    assert "Motifs : nudité 2 · contenu illégal 1" in email.body
     assert "Légende" not in email.body
     assert f"Confirmez le blocage ou rétablissez l'image : {case_url(image)}" in email.body
     action = ModerationAction.objects.get(image=image, action=ActionKind.AUTO_BLOCK)
@@ -431,19 +386,25 @@ def test_a_worker_lost_between_claim_and_send_means_no_email_not_two(
 @pytest.mark.django_db
 def test_no_email_without_a_moderator_with_an_address(broker, committed, mailoutbox, caplog):
     # given moderators without an address, an inactive one, and a mere reader
-    group, _ = Group.objects.get_or_create(name=notifications.MODERATORS_GROUP)
+    group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
     UserFactory(username="noaddress", email="").groups.add(group)
     UserFactory(username="gone", email="gone@example.org", is_active=False).groups.add(group)
     UserFactory(username="reader", email="reader@example.org")
     image = ImageFactory()
 
     # when a reader reports the image
-    reader_reports(committed, image, 1)
+    (receipt,) = reader_reports(committed, image, 1)
+
+    # then nobody wants it mailed, so nothing is even published
+    assert receipt.result == ReportResult.CREATED
+    assert broker.messages == []
+
+    # when the task runs all the same (published before the last moderator left)
+    report = Report.objects.get(image=image)
     with caplog.at_level(logging.WARNING, logger="moderation.notifications"):
-        results = broker.deliver()
+        assert tasks.first_report_notify.run(report.pk) is False
 
     # then nothing is sent, nor claimed, and the reason is logged
-    assert results == [False]
     assert mailoutbox == []
     assert not ModeratorNotification.objects.exists()
     assert "no active moderator has an email address" in caplog.text
@@ -480,8 +441,8 @@ def test_email_tasks_go_to_the_moderation_queue_with_late_acks():
 @pytest.fixture
 def queue_of_cases(moderators, committed):
     """Under a threshold of 4: one image blocked by the machine and not reviewed,
-    one reported by 2 readers (half the threshold), one by a single reader, and
-    one whose block a moderator confirmed."""
+    one reported by 2 readers (half the threshold), one by a single reader for a reason
+    nobody had mailed at once, one whose block a moderator confirmed, and one protected."""
     PolicyFactory(threshold=4)
     moderator = UserFactory(username="ada")
     blocked = ImageFactory(article__title="Bloquée")
@@ -490,13 +451,23 @@ def queue_of_cases(moderators, committed):
     rising = ImageFactory(article__title="Montante")
     reader_reports(committed, rising, 2, reason="spam")
     quiet = ImageFactory(article__title="Calme")
-    reader_reports(committed, quiet, 1)
+    reader_reports(committed, quiet, 1, reason="violence")
     reviewed = ImageFactory(article__title="Confirmée")
     reader_reports(committed, reviewed, 4)
     services.case_auto_block(image_id=reviewed.pk)
     case = ImageCase.objects.get(image=reviewed)
     case_decide(case_id=case.pk, decision=Decision.CONFIRM, actor=moderator)
-    return {"blocked": blocked, "rising": rising, "quiet": quiet, "reviewed": reviewed}
+    protected = ImageFactory(article__title="Protégée")
+    reader_reports(committed, protected, 1)
+    case = ImageCase.objects.get(image=protected)
+    case_decide(case_id=case.pk, decision=Decision.PROTECT, actor=moderator)
+    return {
+        "blocked": blocked,
+        "rising": rising,
+        "quiet": quiet,
+        "reviewed": reviewed,
+        "protected": protected,
+    }
 
 
 @pytest.mark.django_db
@@ -506,23 +477,27 @@ def test_digest_lists_what_waits_for_review_with_links(broker, queue_of_cases, m
     # when the digest task runs
     assert tasks.review_digest_send.run() is True
 
-    # then one email counts and lists the two cases awaiting review, most urgent
-    # first, each with its admin link, and leaves out the others
+    # then one email counts and lists the three cases that wait, those awaiting review
+    # first, each with its admin link: the quiet one too, whose first report nobody
+    # was mailed; it leaves out the reviewed and the protected ones
     (email,) = mailoutbox
     assert sorted(email.to) == MODERATORS
-    assert email.subject == "[Signalement] 2 images en attente de vérification"
+    assert email.subject == "[Signalement] 3 images en attente de vérification"
     body = email.body
-    assert "2 images attendent une vérification." in body
+    assert "3 images attendent une vérification." in body
     assert "bloquées automatiquement, pas encore vérifiées : 1" in body
     assert "signalées, à la moitié de leur seuil ou plus : 1" in body
-    assert body.index("Bloquée") < body.index("Montante")
+    assert body.index("Bloquée") < body.index("Montante") < body.index("Calme")
     assert "lecteurs distincts : 4/4 · haine 4" in body
     assert "lecteurs distincts : 2/4 · spam 2" in body
+    assert "lecteurs distincts : 1/4 · violence 1" in body
     assert case_url(queue_of_cases["blocked"]) in body
     assert case_url(queue_of_cases["rising"]) in body
-    assert case_url(queue_of_cases["quiet"]) not in body
+    assert case_url(queue_of_cases["quiet"]) in body
     assert case_url(queue_of_cases["reviewed"]) not in body
+    assert case_url(queue_of_cases["protected"]) not in body
     assert SITE + reverse("admin:moderation_imagecase_changelist") in body
+    assert PREFERENCES_URL in body
 
 
 @pytest.mark.django_db
@@ -541,8 +516,13 @@ def test_digest_goes_out_once_a_day(queue_of_cases, mailoutbox):
 
 @pytest.mark.django_db
 def test_digest_sends_nothing_when_nothing_waits(moderators, committed, mailoutbox):
-    # given one image reported once, under a threshold of 5
-    reader_reports(committed, ImageFactory(), 1)
+    # given an image whose reports a moderator dismissed, and a protected one
+    moderator = UserFactory(username="ada")
+    for decision in (Decision.DISMISS, Decision.PROTECT):
+        image = ImageFactory()
+        reader_reports(committed, image, 1)
+        case = ImageCase.objects.get(image=image)
+        case_decide(case_id=case.pk, decision=decision, actor=moderator)
     mailoutbox.clear()
 
     # when the digest task runs
@@ -574,7 +554,7 @@ def test_the_real_worker_mails_the_first_report_and_the_block_once_each(
 
     def post_report(n):
         response = reader_client(n).post(
-            f"/api/images/{image.pk}/reports/", {"reason": "violence"}, format="json"
+            f"/api/images/{image.pk}/reports/", {"reason": "illegal"}, format="json"
         )
         assert response.status_code == 201
 
