@@ -71,7 +71,9 @@ def test_auto_block_task_ignores_unknown_images():
     ],
 )
 def test_a_renamed_task_still_answers_its_former_name(former, task):
-    # given messages a previous release queued under a task's former name
+    # given messages a previous release queued under a task's former name, and every
+    # app's tasks loaded, as a worker loads them at start
+    app.loader.import_default_modules()
     registered = app.tasks
 
     # then a worker runs the same body, with the same delivery and retry options, on the
