@@ -19,7 +19,8 @@ between rounds so that no round pays for another's tasks:
   image gets fewer reports than its threshold, every reader and every network is new,
   so the rate limits (10 a minute per reader and per address), the one-person-per-address
   rule and the grouped-reports rule never apply: every answer must be 201. The first
-  report of each image enqueues the moderators' notification (the worker runs it).
+  report of each image asks whether a moderator wants its reason mailed at once (one
+  query after commit), and enqueues the notification only then (the worker runs it).
 - hot_image: every report on one image, from distinct readers in distinct networks: a
   brigade. The first reports are counted (201), the one reaching the threshold enqueues
   the block; reports landing before the worker has blocked are counted or held as grouped

@@ -11,7 +11,8 @@ rendition files in a temporary MEDIA_ROOT (a 1024 px JPEG the block hashes, as i
 production) and its own random sha256 and pHash (so no block bans another image).
 
 1. Every image gets threshold - 1 reports, each from a distinct reader in a /24 of its own,
-   and the worker is drained (the first-report notifications it was sent).
+   and the worker is drained (the first-report notifications it was sent, if a moderator
+   wants their reason at once).
 2. Then, one image at a time, on an idle worker:
    - noop: `bench.noop` published and waited for (the task RPUSHes a key on the broker's
      Redis, the bench BLPOPs it; see bench/tasks.py): publish, delivery, the prefork
