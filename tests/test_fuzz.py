@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from articles.models import EDITORS_GROUP, Image
 from moderation import services
-from moderation.models import MODERATORS_GROUP, ImageCase
+from moderation.models import MODERATORS_GROUP, ImageCase, ModerationAction
 from tests.articles import pictures
 from tests.factories import ArticleFactory, ImageFactory, ModeratorFactory, UserFactory
 from tests.readers import held_case, ip_hash_of
@@ -125,6 +125,8 @@ def seeded(transactional_db):
         "slug": [site["article"].slug, "la-suite"],
         "image_id": [image.pk for image in [*site["images"], site["blocked"]]],
         "case_id": [held.pk, *ImageCase.objects.exclude(pk=held.pk).values_list("pk", flat=True)],
+        # The system's rows (no one's to undo: 409), and whatever the run decides.
+        "action_id": list(ModerationAction.objects.values_list("pk", flat=True)),
     }
 
 
