@@ -286,6 +286,34 @@ def admin_pages(site: dict, *, article_form: dict[bytes, bytes]) -> st.SearchStr
             st.sampled_from(["GET", "POST"]),
             VALUES,
         ),
+        # The workspace: its tabs, pages, opened case and undo, by any value.
+        st.builds(
+            lambda q: ("GET", with_query(b"/admin/moderation/workspace/", q), None),
+            query(st.sampled_from([b"tab", b"case", b"page", b"undo", b"index"])),
+        ),
+        # Its forms: a decision with its note, the case seen and the tab; a claim; an undo.
+        st.builds(
+            lambda case_id, decision, note, seen, tab: (
+                "POST",
+                b"/admin/moderation/workspace/" + case_id + b"/decide/" + decision + b"/",
+                form_body({b"note": note, b"seen_action_id": seen, b"tab": tab}),
+            ),
+            case_ids,
+            decisions,
+            VALUES,
+            one_of_or_hostile([b"0", b"1"]),
+            one_of_or_hostile([b"needs_review", b"grouped", b"blocked", b"all"]),
+        ),
+        st.builds(
+            lambda path, object_id, method: (
+                method,
+                b"/admin/moderation/workspace/" + path(object_id),
+                form_body({b"tab": b"all"}) if method == "POST" else None,
+            ),
+            st.sampled_from([lambda i: i + b"/claim/", lambda i: b"undo/" + i + b"/"]),
+            any_id,
+            st.sampled_from(["GET", "POST"]),
+        ),
         # The article's page with its images: positions, captions, the formset's counts.
         st.builds(
             lambda changes: (
