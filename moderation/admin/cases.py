@@ -56,8 +56,7 @@ class ImageCaseAdmin(
         "reporters",
         "score_display",
         "reasons",
-        "first_reported_at",
-        "last_reported_at",
+        "reported",
         "since_block",
     ]
     list_display_links = ["thumbnail", "article_and_source"]
