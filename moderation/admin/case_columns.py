@@ -65,7 +65,7 @@ class CaseQueueColumnsMixin:
         article = case.image.article
         # The full title as a tooltip: the cell shows two lines of it at most.
         return format_html(
-            '<span class="case-title" title="{}">{}</span><small>{}</small>',
+            '<span class="case-title" title="{}">{}</span> <small>{}</small>',
             article.title,
             article.title,
             article.source.name,
