@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from articles.models import Image
 from moderation.admin.display import number_text, reason_label
@@ -103,19 +104,35 @@ class CaseQueueColumnsMixin:
             return number_text(case.score)
         return f"{number_text(case.score)} / {number_text(threshold)}"
 
+    @admin.display(description=_("score / threshold"), ordering="score")
+    def score_and_readers(self, case: ImageCase) -> str:
+        """The score against its threshold, and under it the distinct readers counted:
+        one column instead of two, for the queue's width."""
+        count = case.open_report_count
+        return format_html(
+            "{}<br><small>{}</small>",
+            self.score_display(case),
+            ngettext("%(count)d reader", "%(count)d readers", count) % {"count": count},
+        )
+
     @admin.display(description=_("reasons"))
     def reasons(self, case: ImageCase) -> str:
         counts = getattr(case, "reason_counts", [])
         if not counts:
             return "—"
-        # A reason never breaks inside itself; the list wraps between reasons.
+        # A reason never breaks inside itself; the list wraps between reasons, the
+        # separator staying at the end of a line.
+        last = len(counts) - 1
         return format_html_join(
-            " · ",
-            '<span class="case-reason">{} {}</span>',
-            ((reason_label(reason), n) for reason, n in counts),
+            " ",
+            '<span class="case-reason">{} {}{}</span>',
+            (
+                (reason_label(reason), n, "" if i == last else " ·")
+                for i, (reason, n) in enumerate(counts)
+            ),
         )
 
-    @admin.display(description=_("reports: last, first"), ordering="last_reported_at")
+    @admin.display(description=_("last report"), ordering="last_reported_at")
     def reported(self, case: ImageCase) -> str:
         if case.last_reported_at is None:
             return "—"

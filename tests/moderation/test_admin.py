@@ -349,9 +349,8 @@ def test_the_queue_shows_each_case_with_its_facts_and_reason_breakdown(moderator
     assert row.one("td.field-state_display").text.startswith(
         in_french(CaseState.AUTO_BLOCKED.label)
     )
-    assert row.one("td.field-reporters").text == "5"
-    # the score against the threshold in force
-    assert row.one("td.field-score_display").text == "5 / 5"
+    # the score against the threshold in force, over the distinct readers
+    assert row.one("td.field-score_and_readers").text == "5 / 5 5 lecteurs"
     assert row.one("td.field-reasons").text == "violence 3 · nudité 2"
     assert row.one("td.field-reported").text not in ("", "-", "—")
     assert row.one("td.field-since_block").text.startswith("0")
@@ -449,7 +448,7 @@ def test_a_column_header_sorts_the_queue(moderator_client):
     cases = [flagged_case(reports=n) for n in (2, 1, 3)]
 
     # when the moderator clicks the score header
-    header = parse(moderator_client.get(QUEUE)).one("th.column-score_display div.text a")
+    header = parse(moderator_client.get(QUEUE)).one("th.column-score_and_readers div.text a")
     response = moderator_client.get(QUEUE + header["href"])
 
     # then the queue follows that column
