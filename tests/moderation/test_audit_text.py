@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone, translation
+from rest_framework.test import APIClient
 
 from moderation import audit_text, bans, services
 from moderation.models import ActionKind, ModerationAction, Report
@@ -254,3 +255,36 @@ def test_every_machine_path_writes_its_code_with_no_reason(settings):
         ActionKind.PURGE: audit_text.PERSONAL_DATA_PURGED,
     }
     assert set(ModerationAction.objects.values_list("reason", flat=True)) == {""}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "sentence", "line"),
+    [
+        ("es", "5 lectores distintos alcanzaron el umbral de 5.", "Umbral: 5"),
+        ("fr", "5 lecteurs distincts ont atteint le seuil de 5.", "Seuil : 5"),
+        ("en", "5 distinct readers reached the threshold of 5.", "Threshold: 5"),
+    ],
+)
+def test_the_api_renders_the_row_in_the_requests_language(moderator, language, sentence, line):
+    # given an automatic block
+    image = ImageFactory()
+    reports_by_new_readers(image, 5)
+    services.case_auto_block(image_id=image.pk)
+    client = APIClient()
+    client.force_login(moderator)
+
+    # when a moderator's client reads the audit log in that language
+    response = client.get("/api/moderation/actions/", HTTP_ACCEPT_LANGUAGE=language)
+
+    # then the summary and the lines are in it, and the contract's fields are all kept
+    assert response.status_code == 200
+    (row,) = response.json()["results"]
+    assert (row["summary"], row["reason"], row["reason_code"]) == (
+        sentence,
+        "",
+        audit_text.THRESHOLD_REACHED,
+    )
+    assert line in row["detail_lines"]
+    assert row["details"]["threshold"] == 5
+    assert {"id", "image", "action", "actor", "created_at"} <= set(row)
