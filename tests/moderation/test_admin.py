@@ -857,6 +857,45 @@ def test_a_bulk_action_asks_for_confirmation_before_deciding(moderator_client, m
     assert f"#{flagged.pk}" in parse(confirmed).one("ul.messagelist li.error").text
 
 
+def test_a_bulk_action_on_all_the_filtered_cases_is_confirmed_for_all_of_them(
+    moderator_client,
+):
+    # given more protected cases than a page shows, and one unprotected case
+    protected = [protected_case() for _ in range(3)]
+    other = flagged_case()
+    before = _last_action_id()
+    filtered = f"{QUEUE}?queue=protected"
+
+    # when the moderator selects "all" the protected ones (one box ticked on the page)
+    page = parse(
+        moderator_client.post(
+            filtered,
+            {
+                "action": "unprotect",
+                "_selected_action": [protected[0].pk],
+                "select_across": "1",
+                "index": 0,
+            },
+        )
+    )
+
+    # then the confirmation counts every filtered case, and carries the selection across
+    assert len(page.select(".case-confirmation-list tbody tr")) == 3
+    fields = {
+        (i["name"], i["value"]) for i in page.select("#case-action-confirm-form input[type=hidden]")
+    }
+    assert ("select_across", "1") in fields
+
+    # when they confirm, on the same filtered URL
+    data = {name: value for name, value in fields if name != "csrfmiddlewaretoken"}
+    moderator_client.post(filtered, data)
+
+    # then the three are unprotected, and the other case untouched
+    assert sorted(a.image_id for a in _new_actions(before)) == sorted(c.image_id for c in protected)
+    assert not ImageCase.objects.filter(protected=True).exists()
+    assert ImageCase.objects.get(pk=other.pk).state == CaseState.FLAGGED
+
+
 @pytest.mark.parametrize("decision", ACTIONS)
 def test_every_bulk_action_waits_for_its_confirmation(moderator_client, decision):
     # given a case the decision applies to
