@@ -224,6 +224,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# The state an action leaves a case in, for the rows that write only the one before.
+STATE_AFTER = {
+    ActionKind.AUTO_BLOCK: CaseState.AUTO_BLOCKED,
+    ActionKind.HASH_BLOCK: CaseState.AUTO_BLOCKED,
+}
+
 # Known keys, in the order they are shown: (label, how the value is written).
 DETAIL_LINES: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "undone": (gettext_lazy("Decision undone"), lambda v: _choice_label(ActionKind, v)),
@@ -282,6 +288,8 @@ def action_detail_lines(*, action: ModerationAction) -> list[str]:
         details["reporter"] = rules.reporter_label(reporter_key=details.pop("reporter_key"))
     lines: list[str] = []
     previous, state = details.pop("previous_state", None), details.pop("state", None)
+    # The machine's blocks write the state before only: the one after is the block's.
+    state = state if state is not None else STATE_AFTER.get(action.action)
     if previous is not None and state is not None and previous != state:
         lines.append(
             _("State: %(before)s → %(after)s")
@@ -290,9 +298,12 @@ def action_detail_lines(*, action: ModerationAction) -> list[str]:
                 "after": _choice_label(CaseState, state),
             }
         )
-    elif previous is not None or state is not None:
-        shown = state if state is not None else previous
-        lines.append(_("State: %(state)s") % {"state": _choice_label(CaseState, shown)})
+    elif state is not None:
+        lines.append(_("State: %(state)s") % {"state": _choice_label(CaseState, state)})
+    elif previous is not None:
+        lines.append(
+            _("Previous state: %(state)s") % {"state": _choice_label(CaseState, previous)}
+        )
     for key, (label, write) in DETAIL_LINES.items():
         if key in details:
             lines.append(

@@ -3,7 +3,9 @@
 from typing import TYPE_CHECKING
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from moderation import audit_text
@@ -42,6 +44,18 @@ class ModerationActionAdmin(ReadOnlyAdmin):
         "summary",
         "detail_lines",
     )
+
+    class Media:
+        css = {"all": ["moderation/css/case-admin.css"]}
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # The reasons and details need the width: no navigation sidebar here either.
+        extra_context = {
+            "title": capfirst(self.opts.verbose_name_plural),
+            **(extra_context or {}),
+            "is_nav_sidebar_enabled": False,
+        }
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("reason or note"))
     def summary(self, action: ModerationAction) -> str:

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page
 
 from moderation import services
+from moderation.models import ImageCase
 from tests.factories import ArticleFactory, ImageFactory, SourceFactory, UserFactory
 from tests.readers import reports_by_new_readers
 
@@ -92,3 +93,37 @@ def test_the_queue_fits_the_screen_without_horizontal_scroll(
         )
         assert {score.split()[0:3] == ["5", "/", "5"] for score in scores} == {True, False}
         assert any(score.startswith("3 / 5") for score in scores)
+
+
+@pytest.mark.parametrize("locale", ["fr-FR", "ar"])
+def test_the_case_page_audit_log_and_a_confirmation_fit_1366_px(signed_in_page, artifacts, locale):
+    # given a moderator on a 1366 px screen
+    page = signed_in_page(locale=locale)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    case = ImageCase.objects.filter(state="auto_blocked").order_by("pk").first()
+
+    # when they open a case, the audit log, and ask to restore two cases
+    pages = {
+        "case": f"{QUEUE}{case.pk}/change/",
+        "audit-log": "/admin/moderation/moderationaction/",
+    }
+    for name, path in pages.items():
+        page.goto(path)
+        page.screenshot(path=str(artifacts / f"admin-{name}-{locale}-1366x768.png"))
+        # then no page scrolls sideways
+        assert horizontal_overflow(page, "html") <= 0, name
+    page.goto(QUEUE)
+    page.locator("#result_list input.action-select").nth(0).check()
+    page.locator("#result_list input.action-select").nth(4).check()
+    page.select_option("select[name=action]", "restore")
+    page.locator("#changelist-form button[name=index]").click()
+    page.wait_for_selector("#case-action-confirm-form")
+    page.screenshot(path=str(artifacts / f"admin-confirmation-{locale}-1366x768.png"))
+    assert horizontal_overflow(page, "html") <= 0
+    # one of the two will be refused (a flagged case cannot be restored), and said so
+    assert page.locator("tr.case-confirmation-refused").count() == 1
+    assert page.locator("tr.case-confirmation-applied").count() == 1
+    # the audit log's details are lines, never JSON
+    page.goto("/admin/moderation/moderationaction/")
+    details = page.eval_on_selector_all("td.field-detail_lines", "es => es.map(e => e.innerText)")
+    assert details and not any("{" in text for text in details)

@@ -136,7 +136,7 @@ def test_details_are_readable_lines_with_labels_not_json():
 
     # then one line per figure, states by their label, lists counted, the worker named
     assert lines == [
-        "État : signalée",
+        "État : signalée → bloquée automatiquement",
         "Lecteurs distincts comptés : 5",
         "Score : 5,5",
         "Seuil : 5",
