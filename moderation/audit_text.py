@@ -301,9 +301,7 @@ def action_detail_lines(*, action: ModerationAction) -> list[str]:
     elif state is not None:
         lines.append(_("State: %(state)s") % {"state": _choice_label(CaseState, state)})
     elif previous is not None:
-        lines.append(
-            _("Previous state: %(state)s") % {"state": _choice_label(CaseState, previous)}
-        )
+        lines.append(_("Previous state: %(state)s") % {"state": _choice_label(CaseState, previous)})
     for key, (label, write) in DETAIL_LINES.items():
         if key in details:
             lines.append(
