@@ -109,7 +109,7 @@ def test_the_case_page_audit_log_and_a_confirmation_fit_1366_px(signed_in_page, 
     }
     for name, path in pages.items():
         page.goto(path)
-        page.screenshot(path=str(artifacts / f"admin-{name}-{locale}-1366x768.png"))
+        page.screenshot(path=str(artifacts / f"admin-{name}-{locale}-1366x768.png"), full_page=True)
         # then no page scrolls sideways
         assert horizontal_overflow(page, "html") <= 0, name
     page.goto(QUEUE)
