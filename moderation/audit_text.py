@@ -225,7 +225,7 @@ def _text(value: Any) -> str:
 
 
 # The state an action leaves a case in, for the rows that write only the one before.
-STATE_AFTER = {
+STATE_AFTER: dict[str, str] = {
     ActionKind.AUTO_BLOCK: CaseState.AUTO_BLOCKED,
     ActionKind.HASH_BLOCK: CaseState.AUTO_BLOCKED,
 }
