@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 
@@ -11,6 +12,11 @@ class StaffAdminSite(admin.AdminSite):
     """The admin site: when STAFF_REQUIRE_2FA is on, its login asks for the code
     and a staff session without it is sent back to the login page."""
 
+    # The name moderators know the tool by, in their language (Django's own says
+    # "Django administration", which reads as a stray English page).
+    site_header = _("Signalement — moderation")
+    site_title = _("Signalement — moderation")
+    index_title = _("Moderation and content")
     login_form = StaffAuthenticationForm
     login_template = "staff/login.html"
 

@@ -3,8 +3,12 @@
 from typing import TYPE_CHECKING
 
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from moderation import audit_text
 from moderation.admin.base import ReadOnlyAdmin
 from moderation.admin.display import image_case_link
 from moderation.models import ModerationAction, ModeratorNotification
@@ -16,12 +20,55 @@ if TYPE_CHECKING:
 
 @admin.register(ModerationAction)
 class ModerationActionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "case_link", "actor_display", "reason", "details"]
+    """The log in the reader's language: the machine's reasons and the details are
+    rendered from their codes and figures (moderation.audit_text), never shown as JSON."""
+
+    list_display = [
+        "created_at",
+        "action",
+        "case_link",
+        "actor_display",
+        "summary",
+        "detail_lines",
+    ]
     list_filter = ["action", ("actor", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["actor", "image__case"]
     date_hierarchy = "created_at"
+    # A moderator's notes; the machine's reasons are codes, filtered by action.
     search_fields = ["reason"]
-    fields = readonly_fields = ("created_at", "action", "image", "actor", "reason", "details")
+    fields = readonly_fields = (
+        "created_at",
+        "action",
+        "case_link",
+        "actor_display",
+        "summary",
+        "detail_lines",
+    )
+
+    class Media:
+        css = {"all": ["moderation/css/case-admin.css"]}
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # The reasons and details need the width: no navigation sidebar here either.
+        extra_context = {
+            "title": capfirst(self.opts.verbose_name_plural),
+            **(extra_context or {}),
+            "is_nav_sidebar_enabled": False,
+        }
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("reason or note"))
+    def summary(self, action: ModerationAction) -> str:
+        return audit_text.action_summary(action=action) or "—"
+
+    @admin.display(description=_("details"))
+    def detail_lines(self, action: ModerationAction) -> str:
+        lines = audit_text.action_detail_lines(action=action)
+        if not lines:
+            return "—"
+        return format_html_join(
+            "", '<span class="audit-line">{}</span><br>', ((line,) for line in lines)
+        )
 
     @admin.display(description=_("image"), ordering="image")
     def case_link(self, action: ModerationAction) -> str:

@@ -1,24 +1,114 @@
-"""The queue's admin actions: the case page's decisions, on the selected cases."""
+"""The queue's admin actions: the case page's decisions, on the selected cases, each
+after a confirmation page (as Django's delete_selected asks before deleting)."""
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from moderation import services
 from moderation.admin.base import CaseAdminMixinBase
+from moderation.admin.case_columns import THUMBNAIL_BOX, image_tag
 from moderation.admin.display import DECISION_LABELS, decision_error_text
-from moderation.models import ImageCase
+from moderation.models import BLOCKABLE_STATES, BLOCKED_STATES, CaseState, ImageCase
 from moderation.permissions import acting_moderator
 from moderation.services import Decision, DecisionError
+
+if TYPE_CHECKING:
+    # django-stubs-ext is a development requirement: the annotations are for mypy only.
+    from django_stubs_ext import StrOrPromise
+
+# Cases listed on a confirmation page; a larger selection is counted, not listed.
+CONFIRMATION_LISTED = 100
+
+
+def expected_refusal(case: ImageCase, decision: Decision) -> "StrOrPromise | None":
+    """Why the decision will be refused on this case, as its service would say it, or
+    None: a preview for the confirmation page. The service still decides for good (the
+    case may change between the page and the click)."""
+    match decision:
+        case Decision.CONFIRM if case.state == CaseState.BLOCKED:
+            return _("The block is already confirmed.")
+        case Decision.CONFIRM if case.protected:
+            return _("The image is protected: unprotect it before blocking it.")
+        case Decision.RESTORE if case.state not in BLOCKED_STATES:
+            return _("Only a blocked image can be restored.")
+        case Decision.DISMISS if not case.open_report_count and case.brigade_held_at is None:
+            return _("There are no open reports to dismiss.")
+        case Decision.PROTECT if case.protected:
+            return _("The image is already protected.")
+        case Decision.PROTECT if case.state in BLOCKED_STATES:
+            return _("The image is blocked: restore it before protecting it.")
+        case Decision.UNPROTECT if not case.protected:
+            return _("The image is not protected.")
+        case Decision.RELEASE if case.brigade_held_at is None:
+            return _("No grouped reports are held on this image.")
+        case Decision.RELEASE if case.state not in BLOCKABLE_STATES:
+            return _("The image is blocked: there is nothing to release.")
+    return None
 
 
 class CaseActionsMixin(CaseAdminMixinBase):
     """ImageCaseAdmin's actions, each case decided on its own through services.case_decide
-    (one audit row each); refusals are reported by reason."""
+    (one audit row each); refusals are reported by reason. Nothing is decided before the
+    moderator confirms on an intermediate page, which says which cases will be refused."""
+
+    def _confirm_then_decide(
+        self, request: HttpRequest, queryset: QuerySet, decision: Decision
+    ) -> TemplateResponse | None:
+        if request.POST.get("post") == "yes":
+            self._decide_each(request, queryset, decision)
+            return None
+        return self._confirmation(request, queryset, decision)
+
+    def _confirmation(
+        self, request: HttpRequest, queryset: QuerySet, decision: Decision
+    ) -> TemplateResponse:
+        select_across = request.POST.get("select_across") == "1"
+        total = queryset.count()
+        cases = list(queryset.select_related("image__article__source")[:CONFIRMATION_LISTED])
+        rows = [
+            {
+                "case": case,
+                "thumbnail": image_tag(case, THUMBNAIL_BOX, css_class="case-thumbnail"),
+                "refusal": expected_refusal(case, decision),
+            }
+            for case in cases
+        ]
+        refused = sum(row["refusal"] is not None for row in rows)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Are you sure?"),
+            "subtitle": DECISION_LABELS[decision],
+            "opts": self.opts,
+            "decision_label": DECISION_LABELS[decision],
+            "action_name": request.POST.get("action", decision.value),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            # Every selected id is carried on, the unlisted ones too; "all N cases"
+            # is carried as Django's select_across, with the filters in the URL.
+            "selected_ids": (
+                request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+                if select_across
+                else list(queryset.values_list("pk", flat=True))
+            ),
+            "rows": rows,
+            "total": total,
+            "unlisted": total - len(rows),
+            "refused": refused,
+            "applied": len(rows) - refused,
+            "select_across": int(select_across),
+            # Back to the queue as it was filtered.
+            "back_url": request.get_full_path(),
+        }
+        return TemplateResponse(
+            request, "admin/moderation/imagecase/action_confirmation.html", context
+        )
 
     def _decide_each(self, request: HttpRequest, queryset: QuerySet, decision: Decision) -> None:
         done = 0
@@ -64,28 +154,28 @@ class CaseActionsMixin(CaseAdminMixinBase):
 
     @admin.action(description=_("Confirm the block of the selected cases"), permissions=["decide"])
     def confirm(self, request, queryset):
-        self._decide_each(request, queryset, Decision.CONFIRM)
+        return self._confirm_then_decide(request, queryset, Decision.CONFIRM)
 
     @admin.action(description=_("Restore the selected images"), permissions=["decide"])
     def restore(self, request, queryset):
-        self._decide_each(request, queryset, Decision.RESTORE)
+        return self._confirm_then_decide(request, queryset, Decision.RESTORE)
 
     @admin.action(
         description=_("Dismiss the open reports of the selected cases"), permissions=["decide"]
     )
     def dismiss(self, request, queryset):
-        self._decide_each(request, queryset, Decision.DISMISS)
+        return self._confirm_then_decide(request, queryset, Decision.DISMISS)
 
     @admin.action(description=_("Protect the selected images"), permissions=["decide"])
     def protect(self, request, queryset):
-        self._decide_each(request, queryset, Decision.PROTECT)
+        return self._confirm_then_decide(request, queryset, Decision.PROTECT)
 
     @admin.action(description=_("Unprotect the selected images"), permissions=["decide"])
     def unprotect(self, request, queryset):
-        self._decide_each(request, queryset, Decision.UNPROTECT)
+        return self._confirm_then_decide(request, queryset, Decision.UNPROTECT)
 
     @admin.action(
         description=_("Count the held reports of the selected cases"), permissions=["decide"]
     )
     def release(self, request, queryset):
-        self._decide_each(request, queryset, Decision.RELEASE)
+        return self._confirm_then_decide(request, queryset, Decision.RELEASE)

@@ -1,7 +1,6 @@
 """The case page's lists: the latest reports with their reporters, the decision buttons
 and the audit trail (the context of the case's change form)."""
 
-import json
 from typing import Any
 
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
@@ -9,7 +8,7 @@ from django.db.models.options import Options
 from django.http import HttpRequest
 from django.urls import reverse
 
-from moderation import rules, selectors
+from moderation import audit_text, rules, selectors
 from moderation.admin.base import CaseAdminMixinBase
 from moderation.admin.display import DECISION_LABELS, number_text
 from moderation.admin.forms import MUTE_REASON_MAX_LENGTH
@@ -82,12 +81,15 @@ class CasePageMixin(CaseAdminMixinBase):
                 for decision in Decision
                 if decision != Decision.RELEASE or has_held_reports(case)
             ]
-        actions = list(case.image.moderation_actions.all())
-        for action in actions:
-            # For the template only: the details as one line of JSON.
-            action.details_text = json.dumps(  # type: ignore[attr-defined]
-                action.details, ensure_ascii=False, sort_keys=True
-            )
+        actions = [
+            {
+                "action": action,
+                # In the reader's language, from the codes and figures (never JSON).
+                "summary": audit_text.action_summary(action=action),
+                "lines": audit_text.action_detail_lines(action=action),
+            }
+            for action in case.image.moderation_actions.all()
+        ]
         return {
             "case_reports_total": len(all_reports),
             "case_reports_all_url": (

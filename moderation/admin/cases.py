@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.db.models.expressions import Combinable
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from common.admin_inputs import InputCheckedChangeList
@@ -53,11 +54,9 @@ class ImageCaseAdmin(
         "thumbnail",
         "article_and_source",
         "state_display",
-        "reporters",
-        "score_display",
+        "score_and_readers",
         "reasons",
-        "first_reported_at",
-        "last_reported_at",
+        "reported",
         "since_block",
     ]
     list_display_links = ["thumbnail", "article_and_source"]
@@ -124,6 +123,16 @@ class ImageCaseAdmin(
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return CaseChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # The queue needs the width of a 1366 px screen for its columns: no navigation
+        # sidebar here (the breadcrumbs lead back to the other models).
+        extra_context = {
+            "title": capfirst(self.opts.verbose_name_plural),
+            **(extra_context or {}),
+            "is_nav_sidebar_enabled": False,
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field=None):
         # The case page shows every report and the audit trail: fetch them with it.

@@ -5,11 +5,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.urls import reverse
-from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from articles.models import Image
+from moderation import audit_text
 from moderation.models import Reason
 from moderation.services import Decision, DecisionError
 
@@ -32,12 +32,7 @@ def number_text(value: Decimal | int | None) -> str:
     """A score or a weight as people write it: "5", "4,75" (in French), never "5,00"."""
     if value is None:
         return "—"
-    value = Decimal(value)
-    # int(): a finite number's exponent is one (the letters are NaN's and infinity's).
-    places = (
-        0 if value == value.to_integral_value() else -int(value.normalize().as_tuple().exponent)
-    )
-    return number_format(value, decimal_pos=places)
+    return audit_text.number_text(value)
 
 
 def reason_label(reason: str) -> "StrOrPromise":

@@ -101,7 +101,7 @@ class BlockedHash(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.value_text}"
+        return f"{self.get_kind_display()} {self.value_text}"
 
     @property
     def value_text(self) -> str:

@@ -100,4 +100,7 @@ class ImageCase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Case of image {self.image_id} ({self.get_state_display()})"
+        return _("Case of image %(image)s (%(state)s)") % {
+            "image": self.image_id,
+            "state": self.get_state_display(),
+        }

@@ -51,4 +51,8 @@ class Policy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source or _('global')}: {self.threshold} / {self.window_days} d"
+        return _("%(scope)s: threshold %(threshold)d, window of %(days)d days") % {
+            "scope": self.source or _("global"),
+            "threshold": self.threshold,
+            "days": self.window_days,
+        }

@@ -117,4 +117,7 @@ class Report(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_reason_display()} on image {self.image_id}"
+        return _("%(reason)s on image %(image)s") % {
+            "reason": self.get_reason_display(),
+            "image": self.image_id,
+        }

@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from moderation import rules
+from moderation import audit_text, rules
 from moderation.models import ActionKind, ModerationAction
 from moderation.serializers.common import field_errors_serializer
 
@@ -34,10 +34,37 @@ class ActionSerializer(serializers.ModelSerializer):
         "(`reporter`), as cases show them, never by their key."
     )
 
+    summary = serializers.SerializerMethodField(
+        help_text="The action's reason in the request's language (Accept-Language): the "
+        "machine's, rendered from its code and figures, or the moderator's note. `reason` "
+        "keeps the moderator's own words only (and, on rows older than reason codes, the "
+        "machine's English sentence)."
+    )
+    detail_lines = serializers.SerializerMethodField(
+        help_text="`details` as readable lines in the request's language, for display."
+    )
+
     class Meta:
         model = ModerationAction
-        fields = ["id", "image", "action", "actor", "reason", "details", "created_at"]
+        fields = [
+            "id",
+            "image",
+            "action",
+            "actor",
+            "reason",
+            "reason_code",
+            "summary",
+            "details",
+            "detail_lines",
+            "created_at",
+        ]
         read_only_fields = fields
+
+    def get_summary(self, action: ModerationAction) -> str:
+        return audit_text.action_summary(action=action)
+
+    def get_detail_lines(self, action: ModerationAction) -> list[str]:
+        return audit_text.action_detail_lines(action=action)
 
     @extend_schema_field(serializers.DictField())
     def get_details(self, action: ModerationAction) -> dict:

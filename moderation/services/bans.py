@@ -13,8 +13,8 @@ from PIL import ImageOps
 
 from articles.models import Image
 from articles.processing import ARTICLE_SIZE
+from moderation import audit_text, hashing
 from moderation import bans as bans_module
-from moderation import hashing
 from moderation.models import (
     ActionKind,
     BanKind,
@@ -152,7 +152,7 @@ def bans_import(*, rows: list[bans_module.BanRow], actor: User) -> list[int]:
             image=None,
             action=ActionKind.BAN_IMPORT,
             actor=actor,
-            reason="",
+            reason_code=audit_text.BANS_IMPORTED,
             details={
                 "rows": len(rows),
                 "created": len(created),

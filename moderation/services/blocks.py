@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import metrics
+from moderation import audit_text, metrics
 from moderation.models import ActionKind, CaseState, ModerationAction
 from moderation.rules import block_due
 from moderation.selectors import case_list_due_for_block, policy_for
@@ -57,7 +57,7 @@ def case_auto_block(*, image_id: int, via: BlockVia = BlockVia.TASK) -> bool:
             image_id=image_id,
             action=ActionKind.AUTO_BLOCK,
             actor=None,
-            reason=f"{case.open_report_count} reporters reached the threshold of {threshold}",
+            reason_code=audit_text.THRESHOLD_REACHED,
             details={
                 "open_report_count": case.open_report_count,
                 "score": float(case.score),

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from moderation import audit_text
 from moderation.models import ActionKind, ModerationAction, Report, ReportOutcome
 from moderation.selectors import image_ids_with_expired_reports, policy_for
 from moderation.services.cases import case_uncount, lock_case
@@ -48,7 +49,7 @@ def _case_expire_reports(*, image_id: int, now: datetime) -> bool:
             image_id=image_id,
             action=ActionKind.EXPIRE,
             actor=None,
-            reason=f"{totals['count'] + held} report(s) older than {policy.window_days} days",
+            reason_code=audit_text.REPORTS_EXPIRED,
             details={
                 "expired_reports": totals["count"],
                 "expired_weight": float(totals["weight"] or 0),

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Image
+from moderation import audit_text, hashing, metrics
 from moderation import bans as bans_module
-from moderation import hashing, metrics
 from moderation.models import (
     ActionKind,
     BanKind,
@@ -106,7 +106,7 @@ def image_check_hash_bans(*, image_id: int) -> bool:
             image_id=image_id,
             action=ActionKind.HASH_BLOCK,
             actor=None,
-            reason=(f"matches banned {match.kind} #{match.ban_id} at distance {match.distance}"),
+            reason_code=audit_text.HASH_MATCH,
             details={
                 "ban_id": match.ban_id,
                 "kind": match.kind,

@@ -3,6 +3,7 @@
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from moderation import audit_text
 from moderation.models import ActionKind, ModerationAction, Policy
 from moderation.selectors import cases_under_policy, policy_for
 from moderation.services.cases import refresh_needs_review
@@ -40,7 +41,7 @@ def policy_save(*, source_id: int | None, threshold: int, window_days: int, acto
             image=None,
             action=ActionKind.POLICY_CHANGE,
             actor=actor,
-            reason="",
+            reason_code=audit_text.POLICY_CHANGED,
             details={
                 "source_id": source_id,
                 "before": before,

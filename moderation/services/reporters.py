@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moderation import audit_text
 from moderation.models import (
     ActionKind,
     ModerationAction,
@@ -138,7 +139,7 @@ def reports_purge_personal_data(*, now: datetime | None = None) -> int:
                 image=None,
                 action=ActionKind.PURGE,
                 actor=None,
-                reason=f"personal data of {purged} report(s) older than {days} days",
+                reason_code=audit_text.PERSONAL_DATA_PURGED,
                 details={
                     "purged_reports": purged,
                     "forgotten_muted_addresses": addresses,

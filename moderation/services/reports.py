@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from articles.models import Image
-from moderation import metrics, rules
+from moderation import audit_text, metrics, rules
 from moderation.models import (
     BLOCKABLE_STATES,
     ActionKind,
@@ -286,21 +286,11 @@ def _report_hold(
     case_uncount(case_id=case_id, reports=1, weight=weight, threshold=threshold, **held)
     if not first:
         return
-    if burst is Burst.RATE:
-        reason = (
-            f"{counts.recent} reports in {settings.BRIGADE_WINDOW_SECONDS // 60} min: "
-            "automatic block held for a moderator"
-        )
-    else:
-        reason = (
-            f"more than {allowance} reports from one network: "
-            "its further reports held for a moderator"
-        )
     ModerationAction.objects.create(
         image_id=image_id,
         action=ActionKind.BRIGADE_HOLD,
         actor=None,
-        reason=reason,
+        reason_code=(audit_text.BURST_RATE if burst is Burst.RATE else audit_text.BURST_NETWORK),
         details={
             "burst": str(burst),
             "recent_reports": counts.recent,

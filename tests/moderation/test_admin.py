@@ -146,7 +146,12 @@ PATHS = {
     "queue action": (
         "post",
         lambda o: QUEUE,
-        lambda o: {"action": "protect", "_selected_action": [o["case"].pk], "index": 0},
+        lambda o: {
+            "action": "protect",
+            "_selected_action": [o["case"].pk],
+            "index": 0,
+            "post": "yes",
+        },
     ),
     "mute a reporter": ("post", lambda o: mute_url(o["case"], o["report"]), {"reason": "r"}),
     "unmute a reporter": (
@@ -344,10 +349,10 @@ def test_the_queue_shows_each_case_with_its_facts_and_reason_breakdown(moderator
     assert row.one("td.field-state_display").text.startswith(
         in_french(CaseState.AUTO_BLOCKED.label)
     )
-    assert row.one("td.field-reporters").text == "5"
-    assert row.one("td.field-score_display").text == "5"
+    # the score against the threshold in force, over the distinct readers
+    assert row.one("td.field-score_and_readers").text == "5 / 5 5 lecteurs"
     assert row.one("td.field-reasons").text == "violence 3 · nudité 2"
-    assert row.one("td.field-first_reported_at").text != "-"
+    assert row.one("td.field-reported").text not in ("", "-", "—")
     assert row.one("td.field-since_block").text.startswith("0")
     assert case.pk in queue_ids(response)
 
@@ -443,7 +448,7 @@ def test_a_column_header_sorts_the_queue(moderator_client):
     cases = [flagged_case(reports=n) for n in (2, 1, 3)]
 
     # when the moderator clicks the score header
-    header = parse(moderator_client.get(QUEUE)).one("th.column-score_display div.text a")
+    header = parse(moderator_client.get(QUEUE)).one("th.column-score_and_readers div.text a")
     response = moderator_client.get(QUEUE + header["href"])
 
     # then the queue follows that column
@@ -758,7 +763,12 @@ def test_each_admin_action_writes_one_audit_row_per_case(
     # when the moderator applies the action to the selected cases
     response = moderator_client.post(
         QUEUE,
-        {"action": decision.value, "_selected_action": [c.pk for c in cases], "index": 0},
+        {
+            "action": decision.value,
+            "_selected_action": [c.pk for c in cases],
+            "index": 0,
+            "post": "yes",
+        },
         follow=True,
     )
 
@@ -787,6 +797,7 @@ def test_a_bulk_action_reports_successes_and_refusals(moderator_client, moderato
             "action": "restore",
             "_selected_action": [c.pk for c in [*blocked, flagged]],
             "index": 0,
+            "post": "yes",
         },
         follow=True,
     )
@@ -799,6 +810,107 @@ def test_a_bulk_action_reports_successes_and_refusals(moderator_client, moderato
     assert in_french("Only a blocked image can be restored.") in refusal
     assert _new_actions(before).count() == 2
     assert ImageCase.objects.get(pk=flagged.pk).state == CaseState.FLAGGED
+
+
+def test_a_bulk_action_asks_for_confirmation_before_deciding(moderator_client, moderator):
+    # given two blocked cases and one that is not
+    blocked = [blocked_case(), blocked_case()]
+    flagged = flagged_case()
+    selected = [*blocked, flagged]
+    before = _last_action_id()
+
+    # when the moderator picks "restore" for the three
+    response = moderator_client.post(
+        QUEUE, {"action": "restore", "_selected_action": [c.pk for c in selected], "index": 0}
+    )
+
+    # then a confirmation page, and nothing decided yet
+    assert response.status_code == 200
+    assert not _new_actions(before).exists()
+    assert ImageCase.objects.filter(state=CaseState.AUTO_BLOCKED).count() == 2
+    page = parse(response)
+    rows = page.select(".case-confirmation-list tbody tr")
+    assert len(rows) == 3
+    # it says which case will be refused, and why
+    (refused,) = page.select("tr.case-confirmation-refused")
+    assert f"/{flagged.pk}/change/" in refused.one("a")["href"]
+    assert in_french("Only a blocked image can be restored.") in refused.text
+    assert len(page.select("tr.case-confirmation-applied")) == 2
+    # a way back to the queue that decides nothing
+    assert page.one("a.cancel-link")["href"].startswith(QUEUE)
+    # and a form carrying the action, every selected id and post=yes
+    form = page.one("form#case-action-confirm-form")
+    fields = [(i["name"], i["value"]) for i in form.select("input[type=hidden]")]
+    carried = {value for name, value in fields if name == "_selected_action"}
+    assert carried == {str(c.pk) for c in selected}
+    assert ("action", "restore") in fields
+    assert ("post", "yes") in fields
+
+    # when they confirm, with what the form carries
+    data = {"_selected_action": sorted(carried), "action": "restore", "post": "yes"}
+    confirmed = moderator_client.post(QUEUE, data, follow=True)
+
+    # then the two blocked cases are restored, one audit row each, and the third refused
+    assert confirmed.status_code == 200
+    assert sorted(a.image_id for a in _new_actions(before)) == sorted(c.image_id for c in blocked)
+    assert ImageCase.objects.filter(state=CaseState.RESTORED).count() == 2
+    assert f"#{flagged.pk}" in parse(confirmed).one("ul.messagelist li.error").text
+
+
+def test_a_bulk_action_on_all_the_filtered_cases_is_confirmed_for_all_of_them(
+    moderator_client,
+):
+    # given more protected cases than a page shows, and one unprotected case
+    protected = [protected_case() for _ in range(3)]
+    other = flagged_case()
+    before = _last_action_id()
+    filtered = f"{QUEUE}?queue=protected"
+
+    # when the moderator selects "all" the protected ones (one box ticked on the page)
+    page = parse(
+        moderator_client.post(
+            filtered,
+            {
+                "action": "unprotect",
+                "_selected_action": [protected[0].pk],
+                "select_across": "1",
+                "index": 0,
+            },
+        )
+    )
+
+    # then the confirmation counts every filtered case, and carries the selection across
+    assert len(page.select(".case-confirmation-list tbody tr")) == 3
+    fields = {
+        (i["name"], i["value"]) for i in page.select("#case-action-confirm-form input[type=hidden]")
+    }
+    assert ("select_across", "1") in fields
+
+    # when they confirm, on the same filtered URL
+    data = {name: value for name, value in fields if name != "csrfmiddlewaretoken"}
+    moderator_client.post(filtered, data)
+
+    # then the three are unprotected, and the other case untouched
+    assert sorted(a.image_id for a in _new_actions(before)) == sorted(c.image_id for c in protected)
+    assert not ImageCase.objects.filter(protected=True).exists()
+    assert ImageCase.objects.get(pk=other.pk).state == CaseState.FLAGGED
+
+
+@pytest.mark.parametrize("decision", ACTIONS)
+def test_every_bulk_action_waits_for_its_confirmation(moderator_client, decision):
+    # given a case the decision applies to
+    case = _setup(decision)
+    before = _last_action_id()
+
+    # when the action is chosen, without confirming
+    response = moderator_client.post(
+        QUEUE, {"action": decision.value, "_selected_action": [case.pk], "index": 0}
+    )
+
+    # then the confirmation page, naming the decision, and nothing written
+    assert response.status_code == 200
+    assert "case-action-confirmation" in parse(response).one("body")["class"]
+    assert not _new_actions(before).exists()
 
 
 def test_the_queue_offers_no_delete_action(moderator_client, client):
@@ -995,7 +1107,7 @@ def test_the_case_page_shows_the_hold_each_reports_outcome_and_weight(moderator_
     assert page.one(".field-brigade_held_at .readonly").text not in ("", "-", "—")
     assert page.one(".field-held_report_count_display .readonly").text == "2"
     assert "2" in page.one(".case-hold-text").text
-    assert page.one(".field-score_display .readonly").text == "2"
+    assert page.one(".field-score_display .readonly").text == "2 / 5"
     # every report with its outcome and weight, the held and the muted ones marked uncounted
     rows = page.select("tr.case-report")
     assert [row.one("td.case-report-weight").text for row in rows] == ["1"] * 5
@@ -1422,7 +1534,8 @@ def test_an_action_on_selected_ids_that_are_not_ids_changes_nothing(moderator_cl
         for action in ("protect", "dismiss", "confirm"):
             # when an action is posted with a selection that names no case by its id
             response = moderator_client.post(
-                QUEUE, {"action": action, "_selected_action": selection, "index": 0}
+                QUEUE,
+                {"action": action, "_selected_action": selection, "index": 0, "post": "yes"},
             )
 
             # then the list again, or back to it, and nothing decided
