@@ -15,8 +15,48 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils.crypto import salted_hmac
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from moderation.models import BLOCKABLE_STATES, CaseState
+from moderation.models import BLOCKABLE_STATES, BLOCKED_STATES, CaseState
+
+# --- which decisions apply ---------------------------------------------------------------
+
+# The moderators' decisions on a case (services.Decision's values), in the order the
+# workspace offers them.
+DECISIONS = ("confirm", "restore", "dismiss", "protect", "unprotect", "release", "note")
+
+
+def decision_refusal(
+    *, decision: str, state: str, protected: bool, live_reports: int, grouped_held: bool
+) -> Promise | None:
+    """Why a decision does not apply to a case as it stands, or None when it does.
+
+    `live_reports` counts the case's open and held reports. The services refuse with this
+    reason (and change nothing); the workspace offers only the decisions it lets through;
+    the bulk actions' confirmation page says which cases will be refused.
+    """
+    match decision:
+        case "confirm" if state == CaseState.BLOCKED:
+            return _("The block is already confirmed.")
+        case "confirm" if protected:
+            return _("The image is protected: unprotect it before blocking it.")
+        case "restore" if state not in BLOCKED_STATES:
+            return _("Only a blocked image can be restored.")
+        case "dismiss" if not live_reports:
+            return _("There are no open reports to dismiss.")
+        case "protect" if protected:
+            return _("The image is already protected.")
+        case "protect" if state in BLOCKED_STATES:
+            return _("The image is blocked: restore it before protecting it.")
+        case "unprotect" if not protected:
+            return _("The image is not protected.")
+        case "release" if not grouped_held:
+            return _("No grouped reports are held on this image.")
+        case "release" if state not in BLOCKABLE_STATES:
+            return _("The image is blocked: there is nothing to release.")
+    return None
+
 
 # --- the policy in force ------------------------------------------------------------------
 

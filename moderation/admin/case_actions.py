@@ -2,7 +2,6 @@
 after a confirmation page (as Django's delete_selected asks before deleting)."""
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -12,46 +11,16 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from moderation import services
+from moderation import rules, selectors, services
 from moderation.admin.base import CaseAdminMixinBase
 from moderation.admin.case_columns import THUMBNAIL_BOX, image_tag
 from moderation.admin.display import DECISION_LABELS, decision_error_text
-from moderation.models import BLOCKABLE_STATES, BLOCKED_STATES, CaseState, ImageCase
+from moderation.models import ImageCase
 from moderation.permissions import acting_moderator
 from moderation.services import Decision, DecisionError
 
-if TYPE_CHECKING:
-    # django-stubs-ext is a development requirement: the annotations are for mypy only.
-    from django_stubs_ext import StrOrPromise
-
 # Cases listed on a confirmation page; a larger selection is counted, not listed.
 CONFIRMATION_LISTED = 100
-
-
-def expected_refusal(case: ImageCase, decision: Decision) -> "StrOrPromise | None":
-    """Why the decision will be refused on this case, as its service would say it, or
-    None: a preview for the confirmation page. The service still decides for good (the
-    case may change between the page and the click)."""
-    match decision:
-        case Decision.CONFIRM if case.state == CaseState.BLOCKED:
-            return _("The block is already confirmed.")
-        case Decision.CONFIRM if case.protected:
-            return _("The image is protected: unprotect it before blocking it.")
-        case Decision.RESTORE if case.state not in BLOCKED_STATES:
-            return _("Only a blocked image can be restored.")
-        case Decision.DISMISS if not case.open_report_count and case.brigade_held_at is None:
-            return _("There are no open reports to dismiss.")
-        case Decision.PROTECT if case.protected:
-            return _("The image is already protected.")
-        case Decision.PROTECT if case.state in BLOCKED_STATES:
-            return _("The image is blocked: restore it before protecting it.")
-        case Decision.UNPROTECT if not case.protected:
-            return _("The image is not protected.")
-        case Decision.RELEASE if case.brigade_held_at is None:
-            return _("No grouped reports are held on this image.")
-        case Decision.RELEASE if case.state not in BLOCKABLE_STATES:
-            return _("The image is blocked: there is nothing to release.")
-    return None
 
 
 class CaseActionsMixin(CaseAdminMixinBase):
@@ -73,11 +42,20 @@ class CaseActionsMixin(CaseAdminMixinBase):
         select_across = request.POST.get("select_across") == "1"
         total = queryset.count()
         cases = list(queryset.select_related("image__article__source")[:CONFIRMATION_LISTED])
+        live = selectors.live_report_counts(image_ids=[case.image_id for case in cases])
         rows = [
             {
                 "case": case,
                 "thumbnail": image_tag(case, THUMBNAIL_BOX, css_class="case-thumbnail"),
-                "refusal": expected_refusal(case, decision),
+                # A preview: the service still decides for good (the case may change
+                # between this page and the click).
+                "refusal": rules.decision_refusal(
+                    decision=decision,
+                    state=case.state,
+                    protected=case.protected,
+                    live_reports=live[case.image_id],
+                    grouped_held=case.brigade_held_at is not None,
+                ),
             }
             for case in cases
         ]

@@ -10,6 +10,7 @@ from moderation.selectors.cases import (
     case_queue_filter,
     case_queue_list,
     held_report_counts,
+    live_report_counts,
     reason_breakdown,
 )
 from moderation.selectors.notifications import (
@@ -75,6 +76,7 @@ __all__ = [
     "image_ids_with_expired_reports",
     "image_report_target",
     "immediate_reasons_wanted",
+    "live_report_counts",
     "moderation_stats",
     "moderator_figures",
     "notification_recipients",

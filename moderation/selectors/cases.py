@@ -85,8 +85,18 @@ def reason_breakdown(*, image_ids: list[int]) -> dict[int, list[tuple[str, int]]
 
 def held_report_counts(*, image_ids: list[int]) -> dict[int, int]:
     """Reports held as grouped (not counted) per image, in one query."""
+    return _report_counts(image_ids=image_ids, outcomes=[ReportOutcome.HELD])
+
+
+def live_report_counts(*, image_ids: list[int]) -> dict[int, int]:
+    """Open and held reports per image (what rules.decision_refusal calls live), in one
+    query."""
+    return _report_counts(image_ids=image_ids, outcomes=[ReportOutcome.OPEN, ReportOutcome.HELD])
+
+
+def _report_counts(*, image_ids: list[int], outcomes: list[str]) -> dict[int, int]:
     rows = (
-        Report.objects.filter(image_id__in=image_ids, outcome=ReportOutcome.HELD)
+        Report.objects.filter(image_id__in=image_ids, outcome__in=outcomes)
         .values("image_id")
         .annotate(n=Count("id"))
         .order_by()

@@ -15,16 +15,14 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from moderation.models import (
-    BLOCKABLE_STATES,
-    BLOCKED_STATES,
     ActionKind,
-    CaseState,
     ImageCase,
     ModerationAction,
     Reason,
     Report,
     ReportOutcome,
 )
+from moderation.rules import DECISIONS, decision_refusal
 from moderation.selectors.cases import case_queue_list
 from moderation.selectors.policies import CaseWithThreshold
 from moderation.selectors.queue import TAB_CONDITIONS
@@ -86,23 +84,19 @@ def decisions_that_apply(
     *, state: str, protected: bool, open_count: int, held_count: int, grouped: bool
 ) -> list[str]:
     """The decisions (services.Decision values) a case in this state can take, in the
-    order the workspace offers them: those that would fail are never offered."""
-    blocked = state in BLOCKED_STATES
-    offered = []
-    if state != CaseState.BLOCKED and not protected:
-        offered.append("confirm")
-    if blocked:
-        offered.append("restore")
-    if open_count or held_count:
-        offered.append("dismiss")
-    if not blocked and not protected:
-        offered.append("protect")
-    if protected:
-        offered.append("unprotect")
-    if grouped and held_count and state in BLOCKABLE_STATES:
-        offered.append("release")
-    offered.append("note")
-    return offered
+    order the workspace offers them: those the services would refuse are never offered."""
+    return [
+        decision
+        for decision in DECISIONS
+        if decision_refusal(
+            decision=decision,
+            state=state,
+            protected=protected,
+            live_reports=open_count + held_count,
+            grouped_held=grouped,
+        )
+        is None
+    ]
 
 
 def workspace_case_list(*, tab: Tab) -> QuerySet[CaseWithThreshold]:

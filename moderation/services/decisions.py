@@ -26,7 +26,6 @@ from articles.models import Image
 from moderation import metrics
 from moderation.models import (
     BLOCKABLE_STATES,
-    BLOCKED_STATES,
     ActionKind,
     BlockedHash,
     CaseClaim,
@@ -36,7 +35,7 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
-from moderation.rules import needs_review
+from moderation.rules import decision_refusal, needs_review
 from moderation.selectors import case_list_with_threshold, policy_for
 from moderation.services import bans, outbox
 from moderation.services.cases import (
@@ -79,14 +78,23 @@ class DecisionConflict(DecisionError):
         )
 
 
+# One of a case's reports a decision moves: (id, outcome, weight).
+_Row = tuple[int, str, Decimal]
+
+
 @dataclass
 class _Changes:
-    """What a decision changed besides the case row, for its undo: the reports it moved,
-    by their outcome before, and the bans it created or lifted."""
+    """What a decision works on and changes besides the case row: the case's open and held
+    reports (`live`, read under the case's lock), the reports it moved by their outcome
+    before (for its undo), and the bans it created or lifted."""
 
+    live: list[_Row]
     reports: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     bans_created: list[int] = field(default_factory=list)
     bans_lifted: list[int] = field(default_factory=list)
+
+    def held(self) -> list[_Row]:
+        return [row for row in self.live if row[1] == ReportOutcome.HELD]
 
 
 def case_decide(
@@ -118,7 +126,16 @@ def case_decide(
         if seen_action_id is not None:
             _conflict_check(case=case, seen_action_id=seen_action_id, actor=actor)
         before = {**_snapshot(case), "visibility": case.image.visibility}
-        changes = _Changes()
+        changes = _Changes(live=_live_reports(case=case) if decision in _MOVING else [])
+        refusal = decision_refusal(
+            decision=decision,
+            state=case.state,
+            protected=case.protected,
+            live_reports=len(changes.live),
+            grouped_held=case.brigade_held_at is not None,
+        )
+        if refusal is not None:
+            raise DecisionError(refusal)
         details = _DECISIONS[decision](case=case, note=note, changes=changes)
         if decision != Decision.NOTE:
             # Under the case's lock nothing else changes the row: its new values are
@@ -315,36 +332,38 @@ def _bans_revert(*, created: list[int], lifted: list[int], now: datetime) -> Non
         outbox.enqueue_ban_sweep_on_commit(ban_ids=lifted)
 
 
-def _move_reports(
-    *, case: ImageCase, outcomes: list[str], to: str, changes: _Changes
-) -> tuple[int, Decimal]:
-    """Give the case's reports in `outcomes` the outcome `to`, recording each one's
-    outcome before for an undo. Returns how many moved and their total weight."""
-    rows = list(
-        Report.objects.filter(image_id=case.image_id, outcome__in=outcomes).values_list(
-            "pk", "outcome", "weight"
-        )
-    )
+def _live_reports(*, case: ImageCase) -> list[_Row]:
+    """The case's open and held reports, read under its lock: what the decisions judge."""
+    return _reports_in(case=case, outcomes=[ReportOutcome.OPEN, ReportOutcome.HELD])
+
+
+def _reports_in(*, case: ImageCase, outcomes: list[str]) -> list[_Row]:
+    return [
+        (pk, outcome, Decimal(weight))
+        for pk, outcome, weight in Report.objects.filter(
+            image_id=case.image_id, outcome__in=outcomes
+        ).values_list("pk", "outcome", "weight")
+    ]
+
+
+def _move(*, rows: list[_Row], to: str, changes: _Changes) -> tuple[int, Decimal]:
+    """Give the reports `rows` the outcome `to`, recording each one's outcome before for
+    an undo. Returns how many moved and their total weight."""
     for report_id, outcome, _weight in rows:
         changes.reports[outcome].append(report_id)
     if rows:
         Report.objects.filter(pk__in=[row[0] for row in rows]).update(outcome=to)
-    return len(rows), sum((Decimal(row[2]) for row in rows), Decimal(0))
+    return len(rows), sum((row[2] for row in rows), Decimal(0))
 
 
 def _confirm(*, case: ImageCase, note: str, changes: _Changes) -> Details:
-    if case.state == CaseState.BLOCKED:
-        raise DecisionError(_("The block is already confirmed."))
-    if case.protected:
-        raise DecisionError(_("The image is protected: unprotect it before blocking it."))
     # The readers were right, those held as grouped too: the block counts them all.
-    held, _held_weight = _count_held_reports(
-        case=case, outcome=ReportOutcome.UPHELD, changes=changes
-    )
-    upheld, _weight = _move_reports(
-        case=case, outcomes=[ReportOutcome.OPEN], to=ReportOutcome.UPHELD, changes=changes
-    )
-    details: Details = {"upheld_reports": upheld + held}
+    held, held_weight = len(changes.held()), sum((row[2] for row in changes.held()), Decimal(0))
+    upheld, _weight = _move(rows=changes.live, to=ReportOutcome.UPHELD, changes=changes)
+    case.open_report_count += held
+    case.score += held_weight
+    lift_holds(case=case)
+    details: Details = {"upheld_reports": upheld}
     if case.state in BLOCKABLE_STATES:
         # Agreeing with the readers before the threshold blocks the image now.
         banned = case_block(case=case, state=CaseState.BLOCKED, now=timezone.now())
@@ -357,14 +376,10 @@ def _confirm(*, case: ImageCase, note: str, changes: _Changes) -> Details:
 
 
 def _restore(*, case: ImageCase, note: str, changes: _Changes) -> Details:
-    if case.state not in BLOCKED_STATES:
-        raise DecisionError(_("Only a blocked image can be restored."))
     # Reports a moderator upheld earlier are overturned with the block.
-    dismissed, _weight = _move_reports(
-        case=case,
-        outcomes=[ReportOutcome.OPEN, ReportOutcome.UPHELD, ReportOutcome.HELD],
-        to=ReportOutcome.DISMISSED,
-        changes=changes,
+    upheld = _reports_in(case=case, outcomes=[ReportOutcome.UPHELD])
+    dismissed, _weight = _move(
+        rows=[*changes.live, *upheld], to=ReportOutcome.DISMISSED, changes=changes
     )
     # The dismissed reporters can't report this image again (one report per
     # reader), so only new distinct readers can block it from here.
@@ -380,14 +395,7 @@ def _restore(*, case: ImageCase, note: str, changes: _Changes) -> Details:
 
 def _dismiss(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     # The held reports too: the moderator saw the whole burst.
-    dismissed, _weight = _move_reports(
-        case=case,
-        outcomes=[ReportOutcome.OPEN, ReportOutcome.HELD],
-        to=ReportOutcome.DISMISSED,
-        changes=changes,
-    )
-    if not dismissed:
-        raise DecisionError(_("There are no open reports to dismiss."))
+    dismissed, _weight = _move(rows=changes.live, to=ReportOutcome.DISMISSED, changes=changes)
     case.open_report_count = 0
     case.score = Decimal(0)
     lift_holds(case=case)
@@ -395,42 +403,23 @@ def _dismiss(*, case: ImageCase, note: str, changes: _Changes) -> Details:
 
 
 def _protect(*, case: ImageCase, note: str, changes: _Changes) -> Details:
-    if case.protected:
-        raise DecisionError(_("The image is already protected."))
-    if case.state in BLOCKED_STATES:
-        raise DecisionError(_("The image is blocked: restore it before protecting it."))
     case.protected = True
     return {}
 
 
 def _unprotect(*, case: ImageCase, note: str, changes: _Changes) -> Details:
-    if not case.protected:
-        raise DecisionError(_("The image is not protected."))
     case.protected = False
     return {}
 
 
 def _release(*, case: ImageCase, note: str, changes: _Changes) -> Details:
-    """The grouped reports were genuine: count the held ones, lift the hold."""
-    if case.brigade_held_at is None:
-        raise DecisionError(_("No grouped reports are held on this image."))
-    if case.state not in BLOCKABLE_STATES:
-        raise DecisionError(_("The image is blocked: there is nothing to release."))
-    count, weight = _count_held_reports(case=case, outcome=ReportOutcome.OPEN, changes=changes)
-    return {"released_reports": count, "released_weight": float(weight)}
-
-
-def _count_held_reports(*, case: ImageCase, outcome: str, changes: _Changes) -> tuple[int, Decimal]:
-    """Count a case's held reports after all, as a moderator judged the burst: they
-    take `outcome` and join the count and score; the hold is lifted. The caller saves,
-    under the case's lock: nothing else changes the count meanwhile."""
-    count, weight = _move_reports(
-        case=case, outcomes=[ReportOutcome.HELD], to=outcome, changes=changes
-    )
+    """The grouped reports were genuine: count the held ones, lift the hold. The count
+    is written under the case's lock: nothing else changes it meanwhile."""
+    count, weight = _move(rows=changes.held(), to=ReportOutcome.OPEN, changes=changes)
     case.open_report_count += count
     case.score += weight
     lift_holds(case=case)
-    return count, weight
+    return {"released_reports": count, "released_weight": float(weight)}
 
 
 def _note(*, case: ImageCase, note: str, changes: _Changes) -> Details:
@@ -439,6 +428,8 @@ def _note(*, case: ImageCase, note: str, changes: _Changes) -> Details:
     return {}
 
 
+# The decisions that move reports, and so read the case's open and held ones first.
+_MOVING = frozenset({Decision.CONFIRM, Decision.RESTORE, Decision.DISMISS, Decision.RELEASE})
 _DECISIONS = {
     Decision.CONFIRM: _confirm,
     Decision.RESTORE: _restore,

@@ -7,14 +7,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from articles.models import Image
-from moderation import rules, selectors
+from moderation import rules, selectors, services
 from moderation.models import BLOCKED_STATES, CaseState, ImageCase, Policy
+from moderation.services import Decision, DecisionError
 from moderation.services.reports import _COUNT_REPORT_SQL
 from tests.factories import ArticleFactory, ImageFactory, PolicyFactory, SourceFactory
+from tests.readers import held_case
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +188,59 @@ def test_the_policy_in_force_reads_the_same_in_its_three_forms(settings, own, gl
     # then they agree, and it is the one the rule names
     expected = own or global_threshold or 4
     assert in_python == in_report_sql == in_orm == expected
+
+
+# --- which decisions apply: the workspace's offer, the services' verdict ---------------------
+
+
+def _case_in(kind: str, moderator) -> ImageCase:
+    """A case in one of the states a moderator meets, built through the services."""
+    PolicyFactory(threshold=5)
+    if kind == "held":
+        return held_case()
+    image = ImageFactory()
+    readers = 5 if kind in ("auto_blocked", "confirmed", "restored") else 2
+    for n in range(readers):
+        services.report_create(image_id=image.pk, reporter_key=f"reader:{n}", reason="hate")
+    case = ImageCase.objects.get(image=image)
+    if kind in ("auto_blocked", "confirmed", "restored"):
+        assert services.case_auto_block(image_id=image.pk)
+    follow_up = {
+        "confirmed": Decision.CONFIRM,
+        "restored": Decision.RESTORE,
+        "dismissed": Decision.DISMISS,
+        "protected": Decision.PROTECT,
+    }.get(kind)
+    if follow_up:
+        services.case_decide(case_id=case.pk, decision=follow_up, actor=moderator)
+    return ImageCase.objects.get(pk=case.pk)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["flagged", "held", "auto_blocked", "confirmed", "restored", "dismissed", "protected"],
+)
+def test_the_workspace_offers_exactly_the_decisions_the_services_accept(kind, moderator):
+    # given a case in this state, as the workspace shows it
+    case = _case_in(kind, moderator)
+    card = next(
+        card
+        for card in selectors.workspace_page(
+            tab=selectors.QueueTab.ALL, moderator_id=moderator.pk, now=timezone.now()
+        ).cards
+        if card.case.pk == case.pk
+    )
+
+    # when each decision is tried (and rolled back)
+    accepted = []
+    for decision in rules.DECISIONS:
+        try:
+            with transaction.atomic():
+                services.case_decide(case_id=case.pk, decision=decision, actor=moderator, note="vu")
+                accepted.append(decision)
+                transaction.set_rollback(True)
+        except DecisionError:
+            pass
+
+    # then the card offers exactly those
+    assert card.decisions == accepted
