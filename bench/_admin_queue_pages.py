@@ -85,7 +85,8 @@ def pages(moderator, search: str) -> tuple[dict[str, str], dict[str, str]]:
 
     from moderation.models import ImageCase, Report
 
-    found = {"floor": "/bench/floor/", "admin_index": "/admin/"}
+    # Moderators land on the workspace: the index is ?index=1 for them.
+    found = {"floor": "/bench/floor/", "admin_index": "/admin/?index=1"}
     skipped = {}
     queue = "/admin/moderation/imagecase/"
     if ImageCase in admin.site._registry:

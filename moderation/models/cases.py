@@ -78,6 +78,16 @@ class ImageCase(models.Model):
                 F("id").desc(),
                 name="moderation_case_queue_order",
             ),
+            # The workspace's protected and grouped tabs, counted at every poll of its
+            # live counter (selectors.queue_summary): a few cases among many.
+            models.Index(
+                fields=["id"], condition=Q(protected=True), name="moderation_case_protected"
+            ),
+            models.Index(
+                fields=["id"],
+                condition=Q(brigade_held_at__isnull=False),
+                name="moderation_case_grouped",
+            ),
         ]
         verbose_name = _("image case")
         verbose_name_plural = _("image cases")

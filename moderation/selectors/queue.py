@@ -10,12 +10,13 @@ from django.contrib.auth.models import User
 from django.db.models import (
     BigIntegerField,
     BooleanField,
-    Count,
     Exists,
     ExpressionWrapper,
-    Max,
+    Func,
+    IntegerField,
     OuterRef,
     Q,
+    Subquery,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -51,13 +52,34 @@ class QueueSummary:
 
 
 def queue_summary() -> QueueSummary:
-    """Each tab's count and the newest case, in one query (one pass over the cases)."""
-    counts = ImageCase.objects.aggregate(
-        **{tab.value: Count("pk", filter=condition) for tab, condition in TAB_CONDITIONS.items()},
-        latest_case_id=Max("pk"),
+    """Each tab's count and the newest case, in one query: a scalar subquery per tab, so
+    that each counts on its own index (moderation_case_queue_order for needs review, the
+    state's, the partial indexes of protected and grouped cases, the primary key's for
+    all) rather than in one pass over every case."""
+    counts = {
+        f"tab_{tab.value}": Subquery(
+            ImageCase.objects.filter(condition)
+            .order_by()
+            # count(*), not count(id): an index-only scan needs no column of the row.
+            .annotate(n=Func(template="COUNT(*)", output_field=IntegerField()))
+            .values("n")
+        )
+        for tab, condition in TAB_CONDITIONS.items()
+    }
+    latest = Subquery(ImageCase.objects.order_by("-pk").values("pk")[:1])
+    # Any one row carries the subqueries; no case at all means every count is 0.
+    rows = (
+        ImageCase.objects.order_by()
+        .annotate(**counts, latest_case_id=latest)
+        .values(*counts, "latest_case_id")[:1]
     )
-    latest = counts.pop("latest_case_id")
-    return QueueSummary(tabs=counts, latest_case_id=latest)
+    row = next(iter(rows), None)
+    if row is None:
+        return QueueSummary(tabs=dict.fromkeys(map(str, QueueTab), 0), latest_case_id=None)
+    return QueueSummary(
+        tabs={tab.value: row[f"tab_{tab.value}"] for tab in QueueTab},
+        latest_case_id=row["latest_case_id"],
+    )
 
 
 # The decisions a moderator's figures count: what changes a case (a note does not,

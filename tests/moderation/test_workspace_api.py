@@ -26,7 +26,8 @@ def reported_case(readers: int = 2) -> ImageCase:
 
 
 def client_of(user) -> APIClient:
-    client = APIClient()
+    # The messages are read in English (the site's default is French).
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 
