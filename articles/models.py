@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # Created by migration 0003: staff who add images to articles (admin and API).
@@ -145,7 +146,7 @@ class Image(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.caption or f"Image {self.pk}"
+        return self.caption or gettext("Image %(id)s") % {"id": self.pk}
 
     @property
     def is_blocked(self) -> bool:

@@ -1,6 +1,7 @@
-"""One language at a time in the admin: the queue, a case page, the audit log and a bulk
-action's confirmation read in French, Spanish, Arabic or English, with no English string
-of ours left in the others; the catalogs are complete; the audit details are lines."""
+"""One language at a time in the admin: the queue, a case page, the audit log, a bulk
+action's confirmation, the moderators' workspace and "My notifications" read in French,
+Spanish, Arabic or English, with no English string of ours left in the others; the
+catalogs are complete; the audit details are lines."""
 
 import re
 from pathlib import Path
@@ -13,12 +14,14 @@ from django.utils import translation
 from moderation import services
 from moderation.models import ImageCase, ModerationAction
 from moderation.services import Decision
-from tests.factories import ImageFactory, SourceFactory
+from tests.factories import ImageFactory, ModeratorFactory, SourceFactory
 from tests.html import parse
 from tests.readers import held_case, reports_by_new_readers
 
 QUEUE = "/admin/moderation/imagecase/"
 AUDIT_LOG = "/admin/moderation/moderationaction/"
+WORKSPACE = "/admin/moderation/workspace/"
+PREFERENCES = "/admin/moderation/moderatorpreferences/"
 LOCALE = Path(settings.BASE_DIR) / "locale"
 OTHER_LANGUAGES = ["fr", "es", "ar"]
 HEADERS = {
@@ -156,8 +159,62 @@ def pages(db, moderator):
     ]
 
 
+@pytest.fixture
+def workspace_pages(db, moderator, settings):
+    """The workspace and "My notifications", as (name, method, path, data)."""
+    # Time enough for the Undo to be offered however slow the machine.
+    settings.MODERATION_UNDO_SECONDS = 600
+    # a case another moderator examines, one the machine blocked, one reported for
+    # nudity (blurred until revealed, with a comment), one held as grouped reports
+    claimed = ImageFactory()
+    reports_by_new_readers(claimed, 2)
+    claimed_case = ImageCase.objects.get(image=claimed)
+    other = ModeratorFactory(username="bea", first_name="Béa", last_name="Martin")
+    services.case_claim(case_id=claimed_case.pk, moderator=other)
+    blocked = ImageFactory()
+    reports_by_new_readers(blocked, 5)
+    services.case_auto_block(image_id=blocked.pk)
+    nudity = ImageFactory()
+    reports_by_new_readers(nudity, 2, reason="nudity")
+    services.report_create(
+        image_id=nudity.pk, reporter_key="reader:commenter", reason="nudity", comment="à voir"
+    )
+    held_case()
+    # two decisions of the moderator's (their figures, median pace included), the
+    # latest still to be undone
+    protected, dismissed = ImageFactory(), ImageFactory()
+    for image in (protected, dismissed):
+        reports_by_new_readers(image, 1)
+    services.case_decide(
+        case_id=ImageCase.objects.get(image=protected).pk,
+        decision=Decision.PROTECT,
+        actor=moderator,
+    )
+    action = services.case_decide(
+        case_id=ImageCase.objects.get(image=dismissed).pk,
+        decision=Decision.DISMISS,
+        actor=moderator,
+    )
+    return [
+        ("workspace", "get", WORKSPACE, None),
+        ("workspace, every case, an Undo", "get", f"{WORKSPACE}?tab=all&undo={action.pk}", None),
+        ("workspace, a claimed case", "get", f"{WORKSPACE}?tab=all&case={claimed_case.pk}", None),
+        ("workspace, blocked", "get", f"{WORKSPACE}?tab=blocked", None),
+        ("workspace, empty tab", "get", f"{WORKSPACE}?tab=protected&page=2", None),
+        ("undone", "post", f"{WORKSPACE}undo/{action.pk}/", {"tab": "all"}),
+        ("my notifications", "get", f"{PREFERENCES}mine/", None),
+        (
+            "my notifications saved",
+            "post",
+            f"{PREFERENCES}{moderator.pk}/change/",
+            {"immediate_reasons": ["illegal", "nudity"], "daily_digest": "on", "_save": "1"},
+        ),
+    ]
+
+
 def render(client: Client, language: str, method: str, path: str, data):
-    response = getattr(client, method)(path, data, HTTP_ACCEPT_LANGUAGE=language)
+    # The workspace's and the preferences' writes answer with a redirect: read its page.
+    response = getattr(client, method)(path, data, HTTP_ACCEPT_LANGUAGE=language, follow=True)
     assert response.status_code == 200, (language, path)
     assert response["Content-Language"] == language
     return parse(response)
@@ -179,6 +236,59 @@ def test_no_english_string_of_ours_is_left_on_the_admin_pages(pages, moderator, 
         text = page.one("body").text
         left = sorted(fragment for fragment in fragments if fragment in text)
         assert left == [], (name, left)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_no_english_string_of_ours_is_left_on_the_workspace_and_notifications(
+    workspace_pages, moderator, language
+):
+    client = Client()
+    client.force_login(moderator)
+    fragments = english_fragments(language)
+
+    for name, method, path, data in workspace_pages:
+        # when a moderator reads the page in that language
+        page = render(client, language, method, path, data)
+
+        # then it is written in that language, right to left in Arabic, with no English
+        # of ours (the live counter's texts and the shortcuts' help included). An entry
+        # missing in es or ar would read in French (Django falls back to LANGUAGE_CODE's
+        # catalog), not English: the catalogs' completeness test is what catches those.
+        html = page.one("html")
+        assert (html["lang"], html["dir"]) == (language, "rtl" if language == "ar" else "ltr")
+        assert page.one("#site-name").text == HEADERS[language], name
+        text = page.one("body").text
+        left = sorted(fragment for fragment in fragments if fragment in text)
+        assert left == [], (name, left)
+
+
+def test_the_workspace_speaks_french(workspace_pages, moderator):
+    client = Client()
+    client.force_login(moderator)
+
+    every_case = render(client, "fr", *workspace_pages[1][1:])
+    claimed = render(client, "fr", *workspace_pages[2][1:])
+    undone = render(client, "fr", *workspace_pages[5][1:])
+    mine = render(client, "fr", *workspace_pages[6][1:])
+    saved = render(client, "fr", *workspace_pages[7][1:])
+
+    assert every_case.one("h1.ws-title").text == "Espace de travail des modérateurs"
+    assert every_case.one(".ws-figures").text.startswith("Vous : 2 décisions aujourd'hui · ")
+    assert "s par décision (médiane)" in every_case.one(".ws-figures").text
+    assert every_case.one("#ws-undo button").text == "Annuler u"
+    assert "Béa Martin examine ce cas" in [p.text for p in every_case.select(".ws-claim")]
+    assert {label.text for label in every_case.select(".ws-reveal-label")} == {"Afficher l'image x"}
+    assert every_case.one("#ws-help-title").text == "Raccourcis clavier"
+    assert '"3": "3 nouveaux cas"' in every_case.one("#ws-live-texts").text
+    assert any(
+        m.text.startswith("Béa Martin examine ce cas (jusqu'à ")
+        for m in claimed.select("ul.messagelist li")
+    )
+    assert "Décision annulée." in [m.text for m in undone.select("ul.messagelist li")]
+    assert mine.one("h1").text == "Mes notifications"
+    assert "Vos préférences de notification ont été enregistrées." in [
+        m.text for m in saved.select("ul.messagelist li")
+    ]
 
 
 def test_the_same_pages_read_in_english(pages, moderator):

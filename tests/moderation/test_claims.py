@@ -32,7 +32,7 @@ def test_a_claimed_case_is_refused_to_another_moderator_with_the_holders_name(mo
     services.case_claim(case_id=case.pk, moderator=ana)
 
     # when another moderator opens or decides it, then both are refused, naming Ana
-    with pytest.raises(ClaimConflict, match="Ana Ruiz is examining this case") as refused:
+    with pytest.raises(ClaimConflict, match="Ana Ruiz examine ce cas") as refused:
         services.case_claim(case_id=case.pk, moderator=moderator)
     assert refused.value.holder.name == "Ana Ruiz"
     with pytest.raises(ClaimConflict):
