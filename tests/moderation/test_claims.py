@@ -4,7 +4,7 @@ else acted on meanwhile is refused with who did what."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from moderation import services
 from moderation.models import CaseClaim, ImageCase, ModerationAction
@@ -12,6 +12,13 @@ from moderation.services import ClaimConflict, Decision, DecisionConflict
 from tests.factories import ImageFactory, ModeratorFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    # The refusals are read in English, whatever language an earlier test left active.
+    with translation.override("en"):
+        yield
 
 
 def reported_case() -> ImageCase:
@@ -32,7 +39,7 @@ def test_a_claimed_case_is_refused_to_another_moderator_with_the_holders_name(mo
     services.case_claim(case_id=case.pk, moderator=ana)
 
     # when another moderator opens or decides it, then both are refused, naming Ana
-    with pytest.raises(ClaimConflict, match="Ana Ruiz examine ce cas") as refused:
+    with pytest.raises(ClaimConflict, match="Ana Ruiz is examining this case") as refused:
         services.case_claim(case_id=case.pk, moderator=moderator)
     assert refused.value.holder.name == "Ana Ruiz"
     with pytest.raises(ClaimConflict):

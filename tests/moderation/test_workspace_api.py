@@ -47,7 +47,7 @@ def test_claim_answers_who_and_until_when_and_a_rival_gets_409(moderator, ana):
     assert (mine.json()["case"], mine.json()["moderator"]) == (case.pk, "Ana Ruiz")
     assert theirs.status_code == 409
     assert theirs.json()["claimed_by"] == "Ana Ruiz"
-    assert "Ana Ruiz examine ce cas" in theirs.json()["detail"]
+    assert "Ana Ruiz is examining this case" in theirs.json()["detail"]
 
 
 def test_a_decision_on_a_case_claimed_by_another_answers_409(moderator, ana):
@@ -132,7 +132,7 @@ def test_undo_answers_the_undo_row_and_then_409(moderator):
     again = client.post(f"/api/moderation/actions/{decided['id']}/undo/")
 
     assert undone.status_code == 201 and undone.json()["action"] == ActionKind.UNDO
-    assert again.status_code == 409 and "déjà annulée" in again.json()["detail"]
+    assert again.status_code == 409 and "already undone" in again.json()["detail"]
     assert client.post("/api/moderation/actions/999999/undo/").status_code == 404
     case.refresh_from_db()
     assert case.open_report_count == 2
