@@ -1,9 +1,10 @@
 import functools
 import uuid
+from importlib import import_module
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -22,6 +23,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
+def group_from_migration(name: str, migration: str) -> Group:
+    """The group a data migration made; a transactional test's flush empties the tables, so
+    it is made again then, from the migration's own permission list."""
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in import_module(migration).PERMISSIONS
+        )
+    return group
+
+
 class ModeratorFactory(UserFactory):
     """Staff in the Moderators group that migration 0004 creates; not a superuser."""
 
@@ -34,7 +47,11 @@ class ModeratorFactory(UserFactory):
     @factory.post_generation
     def moderators_group(user, create, extracted, **kwargs):
         if create:
-            user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+            user.groups.add(
+                group_from_migration(
+                    MODERATORS_GROUP, "moderation.migrations.0004_moderators_group"
+                )
+            )
 
 
 class SourceFactory(factory.django.DjangoModelFactory):

@@ -14,13 +14,11 @@ rather than the CSRF refusal. The generation is derandomized: the same requests 
 import logging
 import time
 from collections import Counter, defaultdict
-from importlib import import_module
 
 import hypothesis
 import pytest
 import requests
 import schemathesis
-from django.contrib.auth.models import Group, Permission
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -38,7 +36,13 @@ from articles.models import EDITORS_GROUP, Image
 from moderation import services
 from moderation.models import MODERATORS_GROUP, ImageCase, ModerationAction
 from tests.articles import pictures
-from tests.factories import ArticleFactory, ImageFactory, ModeratorFactory, UserFactory
+from tests.factories import (
+    ArticleFactory,
+    ImageFactory,
+    ModeratorFactory,
+    UserFactory,
+    group_from_migration,
+)
 from tests.readers import held_case, ip_hash_of
 
 # Sequences reset: the seeded ids, hence the generated requests, are the same every run.
@@ -60,18 +64,6 @@ MIN_REQUESTS = 1_000
 CSRF_TOKEN = "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz"
 UPLOAD = "POST /api/articles/{slug}/images/"
 REPORT = "POST /api/images/{image_id}/reports/"
-
-
-def group_from_migration(name: str, migration: str) -> Group:
-    """The group a data migration made; a transactional test's flush empties the tables, so
-    it is made again then, from the migration's own permission list."""
-    group, created = Group.objects.get_or_create(name=name)
-    if created:
-        group.permissions.set(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in import_module(migration).PERMISSIONS
-        )
-    return group
 
 
 def seed_site() -> dict:
