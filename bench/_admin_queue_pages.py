@@ -140,9 +140,6 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def measure(client, path: str, args: argparse.Namespace) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def get():
         response = client.get(path)
         if response.status_code != 200:
@@ -151,32 +148,54 @@ def measure(client, path: str, args: argparse.Namespace) -> dict:
 
     for _ in range(args.warmups):
         get()
-    # Queries are counted on one more request; the timed ones run without capture.
-    with CaptureQueriesContext(connection) as queries:
-        response = get()
-    # Copied now: the next request resets connection.queries, which this reads.
-    captured = [
-        {"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"]} for q in queries.captured_queries
-    ]
-    times = []
-    budget_end = time.perf_counter() + args.page_budget
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        get()
-        times.append((time.perf_counter() - started) * 1000)
-        if time.perf_counter() > budget_end and len(times) >= 5:
-            break
-    times.sort()
+    response, captured = captured_call(get)
+    times = timed_runs(get, args)
     return {
         "path": path,
-        "runs": len(times),
-        "p50_ms": round(statistics.median(times), 2),
-        "p95_ms": round(percentile(times, 0.95), 2),
-        "max_ms": round(times[-1], 2),
+        **summary(times),
         "queries": len(captured),
         "db_ms": round(sum(q["ms"] for q in captured), 2),
         "bytes": len(response.content),
         "_captured": captured,
+    }
+
+
+def captured_call(call):
+    """Call once with the queries counted (the timed runs go without capture): the
+    answer, and each query's SQL and milliseconds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    # Copied now: the next request resets connection.queries, which this reads.
+    return result, [
+        {"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"]} for q in queries.captured_queries
+    ]
+
+
+def timed_runs(call, args: argparse.Namespace, after=None) -> list[float]:
+    """`args.runs` timed calls (at least 5, within `args.page_budget` seconds), each
+    followed by `after` untimed; sorted milliseconds."""
+    times = []
+    budget_end = time.perf_counter() + args.page_budget
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        result = call()
+        times.append((time.perf_counter() - started) * 1000)
+        if after is not None:
+            after(result)
+        if time.perf_counter() > budget_end and len(times) >= 5:
+            break
+    return sorted(times)
+
+
+def summary(times: list[float]) -> dict:
+    return {
+        "runs": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(percentile(times, 0.95), 2),
+        "max_ms": round(times[-1], 2),
     }
 
 
@@ -195,9 +214,6 @@ def decision_case_id() -> int | None:
 def measure_decision(client, case_id: int, args: argparse.Namespace) -> dict:
     """Time a moderator's decision through the API (a dismissal of a case's open reports),
     each one undone afterwards, untimed, so that every run finds the case as it was."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     path = f"/api/moderation/cases/{case_id}/decisions/"
 
     def decide() -> int:
@@ -213,29 +229,13 @@ def measure_decision(client, case_id: int, args: argparse.Namespace) -> dict:
 
     for _ in range(args.warmups):
         undo(decide())
-    with CaptureQueriesContext(connection) as queries:
-        action_id = decide()
-    captured = [
-        {"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"]} for q in queries.captured_queries
-    ]
+    action_id, captured = captured_call(decide)
     undo(action_id)
-    times = []
-    budget_end = time.perf_counter() + args.page_budget
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        action_id = decide()
-        times.append((time.perf_counter() - started) * 1000)
-        undo(action_id)
-        if time.perf_counter() > budget_end and len(times) >= 5:
-            break
-    times.sort()
+    times = timed_runs(decide, args, after=undo)
     return {
         "path": f"POST {path}",
-        "runs": len(times),
-        "p50_ms": round(statistics.median(times), 2),
-        "p95_ms": round(percentile(times, 0.95), 2),
-        "max_ms": round(times[-1], 2),
-        # A write: its queries include the transaction's SAVEPOINT/RELEASE statements.
+        **summary(times),
+        # A write: its queries include the transaction's BEGIN and COMMIT.
         "queries": len(captured),
         "db_ms": round(sum(q["ms"] for q in captured), 2),
         "_captured": captured,

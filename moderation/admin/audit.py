@@ -18,32 +18,22 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
+# The list's columns, and a row's fields.
+_COLUMNS = ("created_at", "action", "case_link", "actor_display", "summary", "detail_lines")
+
+
 @admin.register(ModerationAction)
 class ModerationActionAdmin(ReadOnlyAdmin):
     """The log in the reader's language: the machine's reasons and the details are
     rendered from their codes and figures (moderation.audit_text), never shown as JSON."""
 
-    list_display = [
-        "created_at",
-        "action",
-        "case_link",
-        "actor_display",
-        "summary",
-        "detail_lines",
-    ]
+    list_display = _COLUMNS
     list_filter = ["action", ("actor", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["actor", "image__case"]
     date_hierarchy = "created_at"
     # A moderator's notes; the machine's reasons are codes, filtered by action.
     search_fields = ["reason"]
-    fields = readonly_fields = (
-        "created_at",
-        "action",
-        "case_link",
-        "actor_display",
-        "summary",
-        "detail_lines",
-    )
+    fields = readonly_fields = _COLUMNS
 
     class Media:
         css = {"all": ["moderation/css/case-admin.css"]}

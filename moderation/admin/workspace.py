@@ -23,7 +23,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from moderation import selectors, services
 from moderation.admin.display import DECISION_LABELS, decision_error_text, number_text, reason_label
+from moderation.admin.forms import NoteForm
 from moderation.models import (
+    DECISION_KINDS,
     MODERATORS_GROUP,
     NOTE_MAX_LENGTH,
     ImageCase,
@@ -33,7 +35,7 @@ from moderation.permissions import acting_moderator
 from moderation.selectors import QueueTab as Tab
 from moderation.selectors import WorkspaceCard
 from moderation.services import ClaimConflict, Decision, DecisionError
-from moderation.services.decisions import UNDOABLE, undo_deadline
+from moderation.services.decisions import undo_deadline
 
 if TYPE_CHECKING:
     from moderation.admin.cases import ImageCaseAdmin
@@ -74,20 +76,11 @@ SHORTCUTS = [
 ]
 
 
-class WorkspaceDecisionForm(forms.Form):
+class WorkspaceDecisionForm(NoteForm):
     """A decision's note, and the latest audit row of the case the moderator saw."""
 
-    note = forms.CharField(required=False, strip=False)
     seen_action_id = forms.IntegerField(required=False, min_value=0)
     tab = forms.ChoiceField(choices=[(tab.value, tab.value) for tab in Tab], required=False)
-
-    def clean_note(self) -> str:
-        note = self.cleaned_data["note"]
-        if len(note) > NOTE_MAX_LENGTH:
-            raise forms.ValidationError(
-                _("A note can be at most %(max)d characters long.") % {"max": NOTE_MAX_LENGTH}
-            )
-        return note
 
 
 def _case_admin() -> "ImageCaseAdmin":
@@ -271,7 +264,7 @@ def _figures(figures: selectors.ModeratorFigures) -> list[str]:
 def _undo(action_id: int, *, moderator_id: int, now) -> dict | None:
     """The Undo offered after a decision, while its author may still take it back."""
     action = ModerationAction.objects.filter(
-        pk=action_id, actor_id=moderator_id, action__in=UNDOABLE
+        pk=action_id, actor_id=moderator_id, action__in=DECISION_KINDS
     ).first()
     if action is None:
         return None

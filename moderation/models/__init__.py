@@ -10,7 +10,12 @@ from moderation.models.reports import COMMENT_MAX_LENGTH, Reason, Report, Report
 from moderation.models.cases import BLOCKABLE_STATES, BLOCKED_STATES, CaseState, ImageCase
 from moderation.models.reporters import MutedAddress, ReporterMute
 from moderation.models.policies import Policy, _default_window_days
-from moderation.models.audit import NOTE_MAX_LENGTH, ActionKind, ModerationAction
+from moderation.models.audit import (
+    DECISION_KINDS,
+    NOTE_MAX_LENGTH,
+    ActionKind,
+    ModerationAction,
+)
 from moderation.models.moderators import (
     MODERATORS_GROUP,
     ModeratorNotification,
@@ -26,6 +31,7 @@ __all__ = [
     "BLOCKABLE_STATES",
     "BLOCKED_STATES",
     "COMMENT_MAX_LENGTH",
+    "DECISION_KINDS",
     "MODERATORS_GROUP",
     "NOTE_MAX_LENGTH",
     "ActionKind",

@@ -27,6 +27,19 @@ class ActionKind(models.TextChoices):
     UNDO = "undo", _("decision undone")
 
 
+# A moderator's decisions that change a case: what an undo can take back and what a
+# moderator's figures count (a note changes nothing; an undo takes a decision back).
+DECISION_KINDS = frozenset(
+    {
+        ActionKind.CONFIRM,
+        ActionKind.RESTORE,
+        ActionKind.DISMISS,
+        ActionKind.PROTECT,
+        ActionKind.UNPROTECT,
+        ActionKind.RELEASE,
+    }
+)
+
 # A moderator's note on a decision.
 NOTE_MAX_LENGTH = 2000
 

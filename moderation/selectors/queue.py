@@ -22,7 +22,13 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from moderation.models import BLOCKED_STATES, ActionKind, ImageCase, ModerationAction
+from moderation.models import (
+    BLOCKED_STATES,
+    DECISION_KINDS,
+    ActionKind,
+    ImageCase,
+    ModerationAction,
+)
 
 
 class QueueTab(enum.StrEnum):
@@ -82,16 +88,6 @@ def queue_summary() -> QueueSummary:
     )
 
 
-# The decisions a moderator's figures count: what changes a case (a note does not,
-# and an undo takes a decision back).
-DECISION_KINDS = (
-    ActionKind.CONFIRM,
-    ActionKind.RESTORE,
-    ActionKind.DISMISS,
-    ActionKind.PROTECT,
-    ActionKind.UNPROTECT,
-    ActionKind.RELEASE,
-)
 # A later decision the other way: a block undone by a restore, a kept image blocked.
 _REVERSED_BY: dict[str, tuple[str, ...]] = {
     ActionKind.CONFIRM: (ActionKind.RESTORE,),

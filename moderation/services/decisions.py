@@ -26,6 +26,7 @@ from articles.models import Image
 from moderation import metrics
 from moderation.models import (
     BLOCKABLE_STATES,
+    DECISION_KINDS,
     ActionKind,
     BlockedHash,
     CaseClaim,
@@ -192,19 +193,6 @@ _DECIDED_FIELDS = [
 ]
 
 
-# Kinds of audit rows whose author may undo them (a note changes nothing to undo).
-UNDOABLE = frozenset(
-    {
-        ActionKind.CONFIRM,
-        ActionKind.RESTORE,
-        ActionKind.DISMISS,
-        ActionKind.PROTECT,
-        ActionKind.UNPROTECT,
-        ActionKind.RELEASE,
-    }
-)
-
-
 def undo_deadline(*, action: ModerationAction) -> datetime:
     """Until when the author of a decision may undo it."""
     return action.created_at + timedelta(seconds=settings.MODERATION_UNDO_SECONDS)
@@ -225,7 +213,7 @@ def decision_undo(*, action_id: int, actor: User, now: datetime | None = None) -
     with transaction.atomic():
         case = lock_case(image_id=image_id) if image_id is not None else None
         action = ModerationAction.objects.get(pk=action_id)
-        if case is None or action.action not in UNDOABLE or "undo" not in action.details:
+        if case is None or action.action not in DECISION_KINDS or "undo" not in action.details:
             raise DecisionError(_("This action cannot be undone."))
         if action.actor_id != actor.pk:
             raise DecisionError(_("Only the moderator who took a decision can undo it."))
