@@ -310,7 +310,13 @@ def admin_pages(site: dict, *, article_form: dict[bytes, bytes]) -> st.SearchStr
                 b"/admin/moderation/workspace/" + path(object_id),
                 form_body({b"tab": b"all"}) if method == "POST" else None,
             ),
-            st.sampled_from([lambda i: i + b"/claim/", lambda i: b"undo/" + i + b"/"]),
+            st.sampled_from(
+                [
+                    lambda i: i + b"/claim/",
+                    lambda i: i + b"/release/",
+                    lambda i: b"undo/" + i + b"/",
+                ]
+            ),
             any_id,
             st.sampled_from(["GET", "POST"]),
         ),

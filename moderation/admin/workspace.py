@@ -10,6 +10,7 @@ to the next case the moderator may take, with an Undo for MODERATION_UNDO_SECOND
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -179,6 +180,9 @@ def workspace_view(request: HttpRequest) -> HttpResponse:
         "all_count": summary.tabs[Tab.ALL.value],
         "summary_url": reverse("api-moderation-queue-summary"),
         "claim_url_template": reverse("moderation-workspace-claim", args=[0]),
+        "release_url_template": reverse("moderation-workspace-release", args=[0]),
+        # The script renews the claim of the case it shows well before it runs out.
+        "claim_renew_seconds": max(settings.MODERATION_CLAIM_SECONDS // 3, 5),
         "poll_seconds": POLL_SECONDS,
         "live_texts": {
             str(n): ngettext("%(count)s new case", "%(count)s new cases", n) % {"count": n}
@@ -351,6 +355,14 @@ def claim_view(request: HttpRequest, case_id: int) -> JsonResponse:
     return JsonResponse({"case_id": case_id, "expires_at": claim.expires_at.isoformat()})
 
 
+def release_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The script lets go of the moderator's claim when they leave the page (a beacon),
+    so that others need not wait for it to expire. 204 whether or not there was one."""
+    _check_decide(request)
+    services.case_release(case_id=case_id, moderator=acting_moderator(request))
+    return HttpResponse(status=204)
+
+
 def index_view(request: HttpRequest) -> HttpResponse:
     """The admin's index, except for moderators, whose home is the workspace (the
     workspace links to the index with ?index=1)."""
@@ -379,6 +391,11 @@ def urls() -> list[URLPattern]:
             "moderation/workspace/<int:case_id>/claim/",
             wrap(require_POST(claim_view)),
             name="moderation-workspace-claim",
+        ),
+        path(
+            "moderation/workspace/<int:case_id>/release/",
+            wrap(require_POST(release_view)),
+            name="moderation-workspace-release",
         ),
         path(
             "moderation/workspace/<int:case_id>/decide/<str:decision>/",

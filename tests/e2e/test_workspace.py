@@ -231,6 +231,21 @@ def test_two_moderators_never_work_the_same_case(new_reader, make_moderator, sig
     assert ImageCase.objects.get(pk=first.pk).state == "flagged"
 
 
+def test_leaving_the_workspace_lets_go_of_the_claim(new_reader, make_moderator, sign_in_to_admin):
+    # given Ada on the workspace, her current case claimed for her
+    case = flagged_case(reports=4)
+    ada = make_moderator("ada", "Ada", "Lovelace")
+    page = new_reader()
+    sign_in(page, sign_in_to_admin, ada)
+    wait_until(lambda: ImageCase.objects.filter(pk=case.pk, claim__moderator=ada).exists())
+
+    # when she goes to another page of the admin
+    page.goto(f"{page.url.split(WORKSPACE)[0]}/admin/?index=1")
+
+    # then the case is free for the others at once, not after the claim runs out
+    wait_until(lambda: not ImageCase.objects.filter(pk=case.pk, claim__isnull=False).exists())
+
+
 def test_the_live_counter_shows_new_cases(
     new_reader, make_moderator, sign_in_to_admin, monkeypatch
 ):

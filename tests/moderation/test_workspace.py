@@ -459,3 +459,20 @@ def test_the_page_shows_the_moderators_own_figures(moderator):
     assert "2 decisions today" in figures
     assert "2 this week" in figures
     assert "50 % later reversed" in figures
+
+
+def test_the_release_url_lets_go_of_ones_own_claim_only(moderator):
+    # given a case Béa examines, and one the moderator examines
+    other = ModeratorFactory(username="bea", first_name="Béa", last_name="Martin")
+    hers, mine = flagged_case(), flagged_case()
+    services.case_claim(case_id=hers.pk, moderator=other)
+    services.case_claim(case_id=mine.pk, moderator=moderator)
+    client = client_for(moderator)
+
+    # when the moderator's page lets go of both (as its script does on leaving)
+    answers = [client.post(f"{WORKSPACE}{case.pk}/release/").status_code for case in (hers, mine)]
+
+    # then only their own claim is gone; a GET is refused
+    assert answers == [204, 204]
+    assert list(CaseClaim.objects.values_list("case_id", flat=True)) == [hers.pk]
+    assert client.get(f"{WORKSPACE}{mine.pk}/release/").status_code == 405

@@ -16,8 +16,8 @@
 
   var DECISION_KEYS = { c: "confirm", r: "restore", d: "dismiss", p: "protect" };
 
-  function claimUrl(caseId) {
-    return root.dataset.claimUrl.replace("/0/", "/" + caseId + "/");
+  function caseUrl(template, caseId) {
+    return template.replace("/0/", "/" + caseId + "/");
   }
 
   function markClaimed(card, text) {
@@ -35,7 +35,7 @@
   // Claim the case the moderator moved to, so that others skip it.
   function claim(card) {
     var body = new FormData();
-    fetch(claimUrl(card.dataset.caseId), {
+    fetch(caseUrl(root.dataset.claimUrl, card.dataset.caseId), {
       method: "POST",
       body: body,
       credentials: "same-origin",
@@ -245,6 +245,22 @@
     });
     window.setInterval(poll, (Number(root.dataset.pollSeconds) || 10) * 1000);
   }
+
+  // Keep the case shown claimed while the moderator stays on it; let it go when they
+  // leave the page, so that others need not wait for the claim to run out. (A decision
+  // ends the claim on the server anyway; the next page claims the next case.)
+  window.setInterval(function () {
+    if (current && !current.classList.contains("ws-claimed") && !document.hidden) {
+      claim(current);
+    }
+  }, (Number(root.dataset.claimRenewSeconds) || 100) * 1000);
+  window.addEventListener("pagehide", function () {
+    if (current && !current.classList.contains("ws-claimed") && navigator.sendBeacon) {
+      var body = new FormData();
+      body.append("csrfmiddlewaretoken", root.dataset.csrfToken);
+      navigator.sendBeacon(caseUrl(root.dataset.releaseUrl, current.dataset.caseId), body);
+    }
+  });
 
   var first = root.querySelector(".ws-card.ws-current") || cards[0];
   if (first) {
