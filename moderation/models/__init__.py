@@ -17,6 +17,7 @@ from moderation.models.audit import (
     ModerationAction,
 )
 from moderation.models.moderators import (
+    DEFAULT_IMMEDIATE_REASONS,
     MODERATORS_GROUP,
     ModeratorNotification,
     ModeratorPreferences,
@@ -32,6 +33,7 @@ __all__ = [
     "BLOCKED_STATES",
     "COMMENT_MAX_LENGTH",
     "DECISION_KINDS",
+    "DEFAULT_IMMEDIATE_REASONS",
     "MODERATORS_GROUP",
     "NOTE_MAX_LENGTH",
     "ActionKind",

@@ -60,8 +60,13 @@ class ModeratorNotification(models.Model):
         return self.key
 
 
+# What a moderator without preferences has mailed at once (reason codes), and what the
+# addresses of MODERATION_NOTIFY_EMAILS get: illegal content.
+DEFAULT_IMMEDIATE_REASONS = frozenset({"illegal"})
+
+
 def _default_immediate_reasons() -> list[str]:
-    return ["illegal"]
+    return sorted(DEFAULT_IMMEDIATE_REASONS)
 
 
 class ModeratorPreferences(models.Model):

@@ -15,10 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.db.models import QuerySet
 
-from moderation.models import MODERATORS_GROUP, Reason
-
-# What a moderator without preferences gets, and what the settings' addresses get.
-DEFAULT_IMMEDIATE_REASONS = frozenset({Reason.ILLEGAL.value})
+from moderation.models import DEFAULT_IMMEDIATE_REASONS, MODERATORS_GROUP, Reason
 
 
 @dataclass(frozen=True)
