@@ -70,9 +70,10 @@ class CaseClaimApi(ModeratorApi):
         responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: _NO_CASE},
     )
     def delete(self, request: Request, case_id: int) -> Response:
-        if not ImageCase.objects.filter(pk=case_id).exists():
-            raise Http404
-        services.case_release(case_id=case_id, moderator=acting_moderator(request))
+        try:
+            services.case_release(case_id=case_id, moderator=acting_moderator(request))
+        except ImageCase.DoesNotExist:
+            raise Http404 from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

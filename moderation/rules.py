@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -19,6 +20,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from moderation.models import BLOCKABLE_STATES, BLOCKED_STATES, CaseState
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # --- which decisions apply ---------------------------------------------------------------
 
@@ -56,6 +60,35 @@ def decision_refusal(
         case "release" if state not in BLOCKABLE_STATES:
             return _("The image is blocked: there is nothing to release.")
     return None
+
+
+# --- undo ---------------------------------------------------------------------------------
+
+
+def undo_deadline(*, decided_at: datetime) -> datetime:
+    """Until when the author of a decision taken at `decided_at` may undo it."""
+    return decided_at + timedelta(seconds=settings.MODERATION_UNDO_SECONDS)
+
+
+# --- claims: who examines a case -----------------------------------------------------------
+
+
+def claim_blocks(
+    *, holder_id: int | None, expires_at: datetime | None, moderator_id: int, now: datetime
+) -> bool:
+    """Whether a case's claim (its holder and end; None for no claim) keeps this moderator
+    off the case: another moderator's claim that still runs."""
+    return (
+        holder_id is not None
+        and holder_id != moderator_id
+        and expires_at is not None
+        and expires_at > now
+    )
+
+
+def moderator_name(user: "User") -> str:
+    """How moderators are named to each other: their full name, else their username."""
+    return user.get_full_name() or user.get_username()
 
 
 # --- the policy in force ------------------------------------------------------------------

@@ -26,17 +26,16 @@ from moderation import selectors, services
 from moderation.admin.display import DECISION_LABELS, decision_error_text, number_text, reason_label
 from moderation.admin.forms import NoteForm
 from moderation.models import (
-    DECISION_KINDS,
     MODERATORS_GROUP,
     NOTE_MAX_LENGTH,
     ImageCase,
     ModerationAction,
 )
 from moderation.permissions import acting_moderator
+from moderation.rules import undo_deadline
 from moderation.selectors import QueueTab as Tab
 from moderation.selectors import WorkspaceCard
 from moderation.services import ClaimConflict, Decision, DecisionError
-from moderation.services.decisions import undo_deadline
 
 if TYPE_CHECKING:
     from moderation.admin.cases import ImageCaseAdmin
@@ -267,14 +266,10 @@ def _figures(figures: selectors.ModeratorFigures) -> list[str]:
 
 def _undo(action_id: int, *, moderator_id: int, now) -> dict | None:
     """The Undo offered after a decision, while its author may still take it back."""
-    action = ModerationAction.objects.filter(
-        pk=action_id, actor_id=moderator_id, action__in=DECISION_KINDS
-    ).first()
+    action = selectors.undoable_decision(action_id=action_id, moderator_id=moderator_id, now=now)
     if action is None:
         return None
-    left = (undo_deadline(action=action) - now).total_seconds()
-    if left <= 0:
-        return None
+    left = (undo_deadline(decided_at=action.created_at) - now).total_seconds()
     return {
         "url": reverse("moderation-workspace-undo", args=[action.pk]),
         "label": action.get_action_display(),
@@ -333,11 +328,8 @@ def undo_view(request: HttpRequest, action_id: int) -> HttpResponse:
         messages.error(request, decision_error_text(error))
         return HttpResponseRedirect(workspace_url(tab=tab))
     messages.success(request, _("Decision undone."))
-    case_id = (
-        ImageCase.objects.filter(image__moderation_actions=undone)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    # An undo is always of a decision on an image's case.
+    case_id = selectors.case_id_of_image(image_id=undone.image_id) if undone.image_id else None
     return HttpResponseRedirect(workspace_url(tab=tab, case_id=case_id))
 
 
@@ -357,9 +349,13 @@ def claim_view(request: HttpRequest, case_id: int) -> JsonResponse:
 
 def release_view(request: HttpRequest, case_id: int) -> HttpResponse:
     """The script lets go of the moderator's claim when they leave the page (a beacon),
-    so that others need not wait for it to expire. 204 whether or not there was one."""
+    so that others need not wait for it to expire. 204 whether or not there was one; 404
+    for no such case."""
     _check_decide(request)
-    services.case_release(case_id=case_id, moderator=acting_moderator(request))
+    try:
+        services.case_release(case_id=case_id, moderator=acting_moderator(request))
+    except ImageCase.DoesNotExist:
+        raise Http404 from None
     return HttpResponse(status=204)
 
 

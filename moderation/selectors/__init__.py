@@ -47,7 +47,9 @@ from moderation.selectors.stats import ModerationStats, moderation_stats
 from moderation.selectors.workspace import (
     WorkspaceCard,
     WorkspacePage,
+    case_id_of_image,
     decisions_that_apply,
+    undoable_decision,
     workspace_next_case_id,
     workspace_page,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "WorkspacePage",
     "action_list",
     "case_get",
+    "case_id_of_image",
     "case_list_due_for_block",
     "case_list_with_threshold",
     "case_queue_filter",
@@ -89,6 +92,7 @@ __all__ = [
     "reporter_records",
     "reporter_standing",
     "reporter_weight",
+    "undoable_decision",
     "workspace_next_case_id",
     "workspace_page",
 ]

@@ -15,6 +15,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from moderation.models import (
+    DECISION_KINDS,
     ActionKind,
     ImageCase,
     ModerationAction,
@@ -22,7 +23,13 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
-from moderation.rules import DECISIONS, decision_refusal
+from moderation.rules import (
+    DECISIONS,
+    claim_blocks,
+    decision_refusal,
+    moderator_name,
+    undo_deadline,
+)
 from moderation.selectors.cases import case_queue_list
 from moderation.selectors.policies import CaseWithThreshold
 from moderation.selectors.queue import TAB_CONDITIONS
@@ -150,7 +157,10 @@ def workspace_next_case_id(
     free = [
         pk
         for pk, holder, expires_at in rows
-        if holder is None or holder == moderator_id or expires_at <= now or pk == after_case_id
+        if pk == after_case_id
+        or not claim_blocks(
+            holder_id=holder, expires_at=expires_at, moderator_id=moderator_id, now=now
+        )
     ]
     if after_case_id in free:
         following = free[free.index(after_case_id) + 1 :]
@@ -160,12 +170,14 @@ def workspace_next_case_id(
 
 def _claimed_by(case: ImageCase, *, moderator_id: int, now: datetime) -> str | None:
     claim = getattr(case, "claim", None)
-    if claim is None or claim.moderator_id == moderator_id or claim.expires_at <= now:
+    if claim is None or not claim_blocks(
+        holder_id=claim.moderator_id,
+        expires_at=claim.expires_at,
+        moderator_id=moderator_id,
+        now=now,
+    ):
         return None
-    user = claim.moderator
-    # As services.claims.moderator_name names moderators to each other.
-    name: str = user.get_full_name() or user.get_username()
-    return name
+    return moderator_name(claim.moderator)
 
 
 def _add_details(cards: list[WorkspaceCard]) -> None:
@@ -220,3 +232,20 @@ def _add_details(cards: list[WorkspaceCard]) -> None:
         matches[image_id].append(details)
     for image_id, found in matches.items():
         by_image[image_id].hash_matches = found
+
+
+def undoable_decision(
+    *, action_id: int, moderator_id: int, now: datetime
+) -> ModerationAction | None:
+    """The moderator's own decision `action_id`, while they may still undo it
+    (services.decision_undo has the final word)."""
+    action = ModerationAction.objects.filter(
+        pk=action_id, actor_id=moderator_id, action__in=DECISION_KINDS
+    ).first()
+    if action is None or now >= undo_deadline(decided_at=action.created_at):
+        return None
+    return action
+
+
+def case_id_of_image(*, image_id: int) -> int | None:
+    return ImageCase.objects.filter(image_id=image_id).values_list("pk", flat=True).first()

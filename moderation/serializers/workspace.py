@@ -4,9 +4,9 @@ that met another moderator."""
 from rest_framework import serializers
 
 from moderation.models import CaseClaim
+from moderation.rules import moderator_name
 from moderation.selectors import QueueTab
 from moderation.services import ClaimConflict, DecisionConflict, DecisionError
-from moderation.services.claims import moderator_name
 
 
 class ClaimSerializer(serializers.ModelSerializer):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from moderation.models import CaseClaim, ImageCase
+from moderation.rules import claim_blocks, moderator_name
 from moderation.services.cases import DecisionError
 
 
@@ -35,11 +36,6 @@ class ClaimConflict(DecisionError):
         )
 
 
-def moderator_name(user: User) -> str:
-    """How moderators are named to each other: their full name, else their username."""
-    return user.get_full_name() or user.get_username()
-
-
 def case_claim(*, case_id: int, moderator: User, now: datetime | None = None) -> CaseClaim:
     """Claim a case for MODERATION_CLAIM_SECONDS, or extend one's own claim; a moderator
     holds one claim at a time, so this lets go of their previous one.
@@ -53,12 +49,8 @@ def case_claim(*, case_id: int, moderator: User, now: datetime | None = None) ->
         # ...and the moderator's, their claims (one at a time) on different cases.
         list(User.objects.select_for_update().filter(pk=moderator.pk).values_list("pk"))
         current = CaseClaim.objects.select_related("moderator").filter(case_id=case_id).first()
-        if (
-            current is not None
-            and current.moderator_id != moderator.pk
-            and current.expires_at > now
-        ):
-            raise ClaimConflict(holder=_holder(current))
+        if current is not None:
+            claim_refuse(claim=current, moderator=moderator, now=now)
         CaseClaim.objects.filter(moderator=moderator).exclude(case_id=case_id).delete()
         claim, _created = CaseClaim.objects.update_or_create(
             case_id=case_id,
@@ -72,7 +64,11 @@ def case_claim(*, case_id: int, moderator: User, now: datetime | None = None) ->
 
 
 def case_release(*, case_id: int, moderator: User) -> bool:
-    """Let go of one's claim on a case. Idempotent: True when a claim was released."""
+    """Let go of one's claim on a case. Idempotent: True when a claim was released.
+
+    Raises ImageCase.DoesNotExist when there is no such case."""
+    if not ImageCase.objects.filter(pk=case_id).exists():
+        raise ImageCase.DoesNotExist
     deleted, _rows = CaseClaim.objects.filter(case_id=case_id, moderator=moderator).delete()
     return bool(deleted)
 
@@ -81,7 +77,12 @@ def claim_refuse(*, claim: CaseClaim | None, moderator: User, now: datetime | No
     """Refuse (ClaimConflict) when `claim`, a case's claim read under the case's lock, is
     another moderator's and runs still. Called by the decisions."""
     now = now or timezone.now()
-    if claim is not None and claim.moderator_id != moderator.pk and claim.expires_at > now:
+    if claim is not None and claim_blocks(
+        holder_id=claim.moderator_id,
+        expires_at=claim.expires_at,
+        moderator_id=moderator.pk,
+        now=now,
+    ):
         raise ClaimConflict(holder=_holder(claim))
 
 

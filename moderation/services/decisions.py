@@ -10,7 +10,7 @@ MODERATION_UNDO_SECONDS.
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ from moderation.models import (
     Report,
     ReportOutcome,
 )
-from moderation.rules import decision_refusal, needs_review
+from moderation.rules import decision_refusal, moderator_name, needs_review, undo_deadline
 from moderation.selectors import case_list_with_threshold, policy_for
 from moderation.services import bans, outbox
 from moderation.services.cases import (
@@ -47,7 +47,7 @@ from moderation.services.cases import (
     lock_case,
     refresh_needs_review,
 )
-from moderation.services.claims import claim_refuse, moderator_name
+from moderation.services.claims import claim_refuse
 
 # What a decision adds to its audit row's details (JSON).
 Details = dict[str, object]
@@ -193,11 +193,6 @@ _DECIDED_FIELDS = [
 ]
 
 
-def undo_deadline(*, action: ModerationAction) -> datetime:
-    """Until when the author of a decision may undo it."""
-    return action.created_at + timedelta(seconds=settings.MODERATION_UNDO_SECONDS)
-
-
 def decision_undo(*, action_id: int, actor: User, now: datetime | None = None) -> ModerationAction:
     """Reverse a decision exactly (the case's state, counts and holds, its reports'
     outcomes and so their reporters' weights, the image's visibility, the bans), within
@@ -217,7 +212,7 @@ def decision_undo(*, action_id: int, actor: User, now: datetime | None = None) -
             raise DecisionError(_("This action cannot be undone."))
         if action.actor_id != actor.pk:
             raise DecisionError(_("Only the moderator who took a decision can undo it."))
-        if now > undo_deadline(action=action):
+        if now > undo_deadline(decided_at=action.created_at):
             raise DecisionError(
                 _("Too late: a decision can be undone for %(seconds)d seconds.")
                 % {"seconds": settings.MODERATION_UNDO_SECONDS}

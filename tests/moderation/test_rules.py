@@ -1,7 +1,9 @@
 """The moderation rules as pure functions: properties over generated facts, no database."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
@@ -103,3 +105,33 @@ def test_only_an_active_staff_account_weighs_as_staff():
     assert not rules.is_active_staff(_User(is_staff=True, is_active=False))
     assert not rules.is_active_staff(_User(is_staff=False, is_active=True))
     assert not rules.is_active_staff(None)
+
+
+# --- claims and undo -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("holder_id", "ends_in_seconds", "blocks"),
+    [
+        (None, None, False),  # no claim
+        (7, 60, False),  # one's own
+        (8, 60, True),  # another's, running
+        (8, 0, False),  # another's, ending now
+        (8, -1, False),  # another's, over
+    ],
+)
+def test_only_another_moderators_running_claim_keeps_one_off_a_case(
+    holder_id, ends_in_seconds, blocks
+):
+    now = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    expires_at = None if ends_in_seconds is None else now + timedelta(seconds=ends_in_seconds)
+    assert (
+        rules.claim_blocks(holder_id=holder_id, expires_at=expires_at, moderator_id=7, now=now)
+        is blocks
+    )
+
+
+def test_a_decision_can_be_undone_for_the_configured_seconds(settings):
+    settings.MODERATION_UNDO_SECONDS = 10
+    decided_at = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    assert rules.undo_deadline(decided_at=decided_at) == decided_at + timedelta(seconds=10)
