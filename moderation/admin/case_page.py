@@ -12,18 +12,13 @@ from moderation import audit_text, rules, selectors
 from moderation.admin.base import CaseAdminMixinBase
 from moderation.admin.display import DECISION_LABELS, number_text
 from moderation.admin.forms import MUTE_REASON_MAX_LENGTH
-from moderation.models import BLOCKABLE_STATES, NOTE_MAX_LENGTH, ImageCase, Report, ReportOutcome
+from moderation.models import NOTE_MAX_LENGTH, ImageCase, Report, ReportOutcome
 from moderation.services import Decision
 
 # Reports listed on a case page; the rest are one link away.
 CASE_PAGE_REPORTS = 100
 # Reports that count nothing, marked on the case page.
 UNCOUNTED_OUTCOMES = (ReportOutcome.HELD, ReportOutcome.MUTED)
-
-
-def has_held_reports(case: ImageCase) -> bool:
-    """Whether "count the held reports" applies (services.decisions decides for good)."""
-    return case.brigade_held_at is not None and case.state in BLOCKABLE_STATES
 
 
 def record_text(record: dict[str, int]) -> str:
@@ -64,6 +59,9 @@ class CasePageMixin(CaseAdminMixinBase):
             "opts": self.opts,
         }
         can_decide = self.has_decide_permission(request)
+        live_reports = sum(
+            report.outcome in (ReportOutcome.OPEN, ReportOutcome.HELD) for report in all_reports
+        )
         decisions = []
         if can_decide:
             decisions = [
@@ -78,8 +76,16 @@ class CasePageMixin(CaseAdminMixinBase):
                         ),
                     ),
                 }
-                for decision in Decision
-                if decision != Decision.RELEASE or has_held_reports(case)
+                for decision in map(Decision, rules.DECISIONS)
+                # Only the decisions that apply (services.case_decide decides for good).
+                if rules.decision_refusal(
+                    decision=decision,
+                    state=case.state,
+                    protected=case.protected,
+                    live_reports=live_reports,
+                    grouped_held=case.brigade_held_at is not None,
+                )
+                is None
             ]
         actions = [
             {

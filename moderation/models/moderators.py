@@ -95,4 +95,5 @@ class ModeratorPreferences(models.Model):
         verbose_name_plural = _("moderators' preferences")
 
     def __str__(self) -> str:
-        return str(self.moderator_id)
+        # The page's title names whose preferences these are.
+        return str(self.moderator)

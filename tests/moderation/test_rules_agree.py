@@ -3,11 +3,13 @@ the same answer in each of its forms, over a table of every combination of the f
 reads: rules.py's Python against its Q and SQL forms."""
 
 import itertools
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.utils import timezone
 
 from articles.models import Image
@@ -242,5 +244,10 @@ def test_the_workspace_offers_exactly_the_decisions_the_services_accept(kind, mo
         except DecisionError:
             pass
 
-    # then the card offers exactly those
+    # then the workspace's card and the case page offer exactly those
     assert card.decisions == accepted
+    client = Client()
+    client.force_login(moderator)
+    page = client.get(f"/admin/moderation/imagecase/{case.pk}/change/").content.decode()
+    offered = re.findall(rf'formaction="/admin/moderation/imagecase/{case.pk}/decide/(\w+)/', page)
+    assert offered == accepted
