@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from moderation import selectors, services
-from moderation.models import ActionKind, CaseClaim, CaseState, ImageCase
+from moderation.models import ActionKind, CaseClaim, CaseState, ImageCase, ModerationAction
 from moderation.services import Decision
 from tests.factories import ImageFactory, ModeratorFactory, PolicyFactory, UserFactory
 
@@ -157,6 +157,32 @@ def test_of_many_moderators_claiming_one_case_at_once_exactly_one_wins():
     # then one holds it and seven are told who does
     assert codes == [200] + [409] * 7
     assert CaseClaim.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_many_moderators_deciding_one_case_at_once_exactly_one_decides():
+    # given a case all of them saw with no audit row, each moderator in their own session
+    case = reported_case()
+    clients = [client_of(ModeratorFactory()) for _ in range(8)]
+
+    # when they all decide it at the same moment, half confirming, half dismissing
+    def decide(numbered):
+        n, client = numbered
+        try:
+            return client.post(
+                f"/api/moderation/cases/{case.pk}/decisions/",
+                {"action": "confirm" if n % 2 else "dismiss", "seen_action": 0},
+                format="json",
+            ).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = sorted(pool.map(decide, enumerate(clients)))
+
+    # then one decision stands, the seven others are told someone acted, one row is written
+    assert codes == [201] + [409] * 7
+    assert ModerationAction.objects.filter(image_id=case.image_id, actor__isnull=False).count() == 1
 
 
 # --- the summary and the figures ------------------------------------------------------
