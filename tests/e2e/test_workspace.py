@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
@@ -22,21 +22,13 @@ from moderation.models import (
     ModerationAction,
     Report,
 )
-from tests.factories import ImageFactory, UserFactory
+from tests.factories import ImageFactory, UserFactory, group_from_migration
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WORKSPACE = "/admin/moderation/workspace/"
 PASSWORD = "correct horse battery staple"  # tests/factories.py's UserFactory
-# The permissions of migration 0004's Moderators group, which the transactional
-# database's flush removes.
-MODERATOR_PERMISSIONS = [
-    "view_imagecase",
-    "decide_imagecase",
-    "view_report",
-    "view_moderationaction",
-]
 SIZES = {
     "1366x768": {"width": 1366, "height": 768},
     "1920x1080": {"width": 1920, "height": 1080},
@@ -51,13 +43,8 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def moderators_group(transactional_db) -> Group:
-    group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
-    group.permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="moderation", codename__in=MODERATOR_PERMISSIONS
-        )
-    )
-    return group
+    # The transactional database's flush removes the group migration 0004 made.
+    return group_from_migration(MODERATORS_GROUP, "moderation.migrations.0004_moderators_group")
 
 
 @pytest.fixture
